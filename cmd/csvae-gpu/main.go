@@ -1,0 +1,31 @@
+// Command csvae-gpu trains Conditional Subspace VAEs and their baselines,
+// encodes data with them and measures what they learned.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	app := &cli.App{
+		Name:  "csvae-gpu",
+		Usage: "train and use Conditional Subspace VAEs (Klys, Snell, Zemel 2018) and their baselines",
+		Description: "Models: vae, condvae, condvae-info, csvae-noadv, csvae.\n" +
+			"Built-in data: swissroll (the toy experiment of the paper).",
+		Commands:        []*cli.Command{trainCommand(), encodeCommand(), evalCommand(), benchCommand()},
+		HideHelpCommand: true,
+		// One line for a bad flag, not the whole help text.
+		OnUsageError:   func(_ *cli.Context, err error, _ bool) error { return err },
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	for _, c := range app.Commands {
+		c.OnUsageError = app.OnUsageError
+	}
+	if err := app.Run(os.Args); err != nil {
+		fmt.Fprintf(os.Stderr, "csvae-gpu: %v\n", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/csvae-gpu/csvae-gpu/model"
+	"github.com/schollz/progressbar/v3"
+)
+
+// progress is the training progress bar: one bar over every remaining step,
+// described by the epoch and the latest losses.
+type progress struct {
+	bar    *progressbar.ProgressBar
+	epochs int
+	quiet  bool
+}
+
+func newProgress(quiet bool, t *model.Trainer) *progress {
+	p := &progress{epochs: t.Net.Cfg.Epochs, quiet: quiet}
+	if quiet {
+		return p
+	}
+	perEpoch := (t.Train.Len() + t.Net.Cfg.Batch - 1) / t.Net.Cfg.Batch
+	remaining := (t.Net.Cfg.Epochs-t.Pos.Epoch)*perEpoch - t.Pos.Batch
+	p.bar = progressbar.NewOptions(max(remaining, 0),
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("steps"),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionClearOnFinish(),
+	)
+	return p
+}
+
+func (p *progress) step(epoch, batch, batches int, l model.Losses) {
+	if p.bar == nil {
+		return
+	}
+	if batch == 1 || batch == batches || batch%10 == 0 {
+		p.bar.Describe(fmt.Sprintf("epoch %d/%d  recon %.3g  kl_w %.3g  kl_z %.3g  adv %.3g",
+			epoch+1, p.epochs, l.Recon, l.KLW, l.KLZ, l.AdvTerm))
+	}
+	p.bar.Add(1)
+}
+
+// println prints a line above the bar.
+func (p *progress) println(s string) {
+	if p.bar != nil {
+		p.bar.Clear()
+	}
+	fmt.Fprintln(os.Stderr, s)
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+	}
+}

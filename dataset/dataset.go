@@ -1,0 +1,112 @@
+// Package dataset holds the data csvae-gpu trains on: the swiss roll, and
+// the batching shared by every source.
+package dataset
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Split is one partition (train or test) of a dataset: examples of Dim
+// values with K binary attributes each.
+type Split interface {
+	Len() int
+	Dim() int
+	Attrs() []string
+	// Fill writes examples idx into x (len(idx)*Dim values) and their
+	// attributes, 0 or 1, into y (len(idx)*K values).
+	Fill(idx []int, x, y []float32)
+}
+
+// Memory is a Split held in memory.
+type Memory struct {
+	X, Y  []float32
+	D     int
+	Names []string
+}
+
+func (m *Memory) Len() int        { return len(m.X) / m.D }
+func (m *Memory) Dim() int        { return m.D }
+func (m *Memory) Attrs() []string { return m.Names }
+
+func (m *Memory) Fill(idx []int, x, y []float32) {
+	d, k := m.D, len(m.Names)
+	for j, i := range idx {
+		copy(x[j*d:(j+1)*d], m.X[i*d:(i+1)*d])
+		copy(y[j*k:(j+1)*k], m.Y[i*k:(i+1)*k])
+	}
+}
+
+// Labels returns attribute a of every example as 0 or 1.
+func Labels(s Split, a int) []int {
+	k := len(s.Attrs())
+	out := make([]int, s.Len())
+	x, y := make([]float32, s.Dim()), make([]float32, k)
+	for i := range out {
+		s.Fill([]int{i}, x, y)
+		if y[a] > 0.5 {
+			out[i] = 1
+		}
+	}
+	return out
+}
+
+// Batches splits a pass over n examples into batches of at most size. With
+// shuffle set the order is a permutation drawn from (seed, epoch), so a run
+// resumed at any epoch sees the batches an uninterrupted one would have; the
+// last batch holds the remainder.
+func Batches(n, size int, shuffle bool, seed uint64, epoch int) [][]int {
+	if size < 1 {
+		panic(fmt.Sprintf("dataset: batch size %d", size))
+	}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	if shuffle {
+		r := rand.New(rand.NewPCG(seed, uint64(epoch)+1))
+		r.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
+	}
+	var out [][]int
+	for lo := 0; lo < n; lo += size {
+		out = append(out, order[lo:min(lo+size, n)])
+	}
+	return out
+}
+
+// Standardize rescales every column of train and test to zero mean and unit
+// variance using the training split's statistics, in place, and returns
+// them. Networks then see inputs of order one whatever the data's units.
+func Standardize(train, test *Memory) (mean, std []float64) {
+	d, n := train.D, train.Len()
+	mean, std = make([]float64, d), make([]float64, d)
+	for i := range n {
+		for j := range d {
+			mean[j] += float64(train.X[i*d+j])
+		}
+	}
+	for j := range d {
+		mean[j] /= float64(n)
+	}
+	for i := range n {
+		for j := range d {
+			e := float64(train.X[i*d+j]) - mean[j]
+			std[j] += e * e
+		}
+	}
+	for j := range d {
+		std[j] = math.Sqrt(std[j] / float64(n))
+		if std[j] == 0 {
+			std[j] = 1
+		}
+	}
+	for _, m := range []*Memory{train, test} {
+		for i := range m.Len() {
+			for j := range d {
+				m.X[i*d+j] = float32((float64(m.X[i*d+j]) - mean[j]) / std[j])
+			}
+		}
+	}
+	return mean, std
+}

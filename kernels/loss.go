@@ -1,0 +1,82 @@
+package kernels
+
+import "math"
+
+// Losses over n examples of d values each: summed over the d values of an
+// example and averaged over the n examples, the one convention of the design.
+
+// MSE writes the squared error of xhat against x to loss[0] and, when dxhat
+// is not nil, the gradient of scale*loss[0] to dxhat.
+func MSE(loss, dxhat, xhat, x []float32, n, d int, scale float32) {
+	total := sumChunks(n*d, func(lo, hi int) float64 {
+		s := 0.0
+		for i := lo; i < hi; i++ {
+			e := float64(xhat[i]) - float64(x[i])
+			s += e * e
+		}
+		return s
+	})
+	loss[0] = float32(total / float64(n))
+	if dxhat == nil {
+		return
+	}
+	g := 2 * float64(scale) / float64(n)
+	parallelFor(n*d, elemGrain, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dxhat[i] = float32(g * (float64(xhat[i]) - float64(x[i])))
+		}
+	})
+}
+
+// BCEWithLogits writes the binary cross-entropy of sigmoid(logit) against
+// targets in [0,1] to loss[0], from the logits so that saturated predictions
+// stay finite, and, when dlogit is not nil, the gradient of scale*loss[0].
+func BCEWithLogits(loss, dlogit, logit, target []float32, n, d int, scale float32) {
+	total := sumChunks(n*d, func(lo, hi int) float64 {
+		s := 0.0
+		for i := lo; i < hi; i++ {
+			a := float64(logit[i])
+			s += softplus(a) - float64(target[i])*a
+		}
+		return s
+	})
+	loss[0] = float32(total / float64(n))
+	if dlogit == nil {
+		return
+	}
+	g := float64(scale) / float64(n)
+	parallelFor(n*d, elemGrain, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dlogit[i] = float32(g * (float64(sigmoid(logit[i])) - float64(target[i])))
+		}
+	})
+}
+
+// NegEntropyWithLogits writes sum_j [q log q + (1-q) log(1-q)], q =
+// sigmoid(logit), to loss[0]: the adversary's negative entropy, smallest when
+// its predictions are uninformative. With log q = -softplus(-a) and
+// log(1-q) = -softplus(a) it stays finite for any logit a, and its
+// derivative is simply q(1-q)*a.
+func NegEntropyWithLogits(loss, dlogit, logit []float32, n, d int, scale float32) {
+	total := sumChunks(n*d, func(lo, hi int) float64 {
+		s := 0.0
+		for i := lo; i < hi; i++ {
+			a := float64(logit[i])
+			q := 1 / (1 + math.Exp(-a))
+			s -= q*softplus(-a) + (1-q)*softplus(a)
+		}
+		return s
+	})
+	loss[0] = float32(total / float64(n))
+	if dlogit == nil {
+		return
+	}
+	g := float64(scale) / float64(n)
+	parallelFor(n*d, elemGrain, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			a := float64(logit[i])
+			q := 1 / (1 + math.Exp(-a))
+			dlogit[i] = float32(g * q * (1 - q) * a)
+		}
+	})
+}

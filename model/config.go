@@ -1,0 +1,160 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/csvae-gpu/csvae-gpu/atomicfile"
+)
+
+// Kinds lists the models every experiment compares, baselines first.
+var Kinds = []string{"vae", "condvae", "condvae-info", "csvae-noadv", "csvae"}
+
+// Config is everything that defines a run: it is written next to the
+// checkpoint as config.json, and a run can be rebuilt from it alone.
+type Config struct {
+	Model   string   `json:"model"`
+	Dataset string   `json:"dataset"`
+	Attrs   []string `json:"attrs"`     // attribute names, k = len(Attrs)
+	XDim    int      `json:"input_dim"` // values per example
+	// Standardize rescales vector inputs to zero mean and unit variance
+	// (training-split statistics) before the network sees them.
+	Standardize bool `json:"standardize"`
+	Dz          int  `json:"dz"` // free latent z
+
+	// Vector-data networks: every MLP has Layers hidden layers of Hidden units.
+	Hidden int     `json:"hidden"`
+	Layers int     `json:"layers"`
+	Slope  float32 `json:"leaky_slope"`
+
+	Betas        [5]float64 `json:"betas"` // recon, KL(w), KL(z), adversary term, adversary BCE
+	Prior        Prior      `json:"prior"`
+	LearnedPrior bool       `json:"learned_prior"`
+
+	Batch     int     `json:"batch"`
+	Epochs    int     `json:"epochs"`
+	LR        float64 `json:"lr"`
+	AdvLR     float64 `json:"adv_lr"`
+	LRDecay   float64 `json:"lr_decay"` // both learning rates are multiplied by this after every epoch
+	Seed      uint64  `json:"seed"`
+	DataSeed  uint64  `json:"data_seed"`
+	CkptEvery int     `json:"checkpoint_every"` // epochs between checkpoints
+	PlotEvery int     `json:"plot_every"`       // epochs between plots
+}
+
+// DefaultConfig returns the settings documented in the README for model on
+// the swiss roll.
+func DefaultConfig(model string) Config {
+	return Config{
+		Model: model, Dataset: "swissroll", Attrs: []string{"x1>=10"}, XDim: 3, Standardize: true, Dz: 2,
+		Hidden: 64, Layers: 2, Slope: 0.2,
+		Betas: [5]float64{20, 1, 0.2, 10, 1},
+		// y=1: N(0, 0.1^2); y=0: N(3, 1).
+		Prior: Prior{Mu1: 0, LogVar1: float32(math.Log(0.01)), Mu0: 3, LogVar0: 0},
+		Batch: 128, Epochs: 100, LR: 1e-3, AdvLR: 1e-3, LRDecay: 1,
+		Seed: 1, DataSeed: 1, CkptEvery: 10, PlotEvery: 10,
+	}
+}
+
+// K is the number of attributes.
+func (c Config) K() int { return len(c.Attrs) }
+
+// HasW reports models with the subspaces w.
+func (c Config) HasW() bool { return c.Model == "csvae" || c.Model == "csvae-noadv" }
+
+// ZDim is the width of z. The vae has no w, so it gets Dz+2k dimensions to
+// hold the same total latent size; its reports split them into a "z" half
+// and a "w" half, as the reference study did.
+func (c Config) ZDim() int {
+	if c.Model == "vae" {
+		return c.Dz + 2*c.K()
+	}
+	return c.Dz
+}
+
+// WDim is the width of w: two coordinates per attribute.
+func (c Config) WDim() int {
+	if c.HasW() {
+		return 2 * c.K()
+	}
+	return 0
+}
+
+// Adversary names what the adversary on z does: "negentropy" (csvae: the
+// encoder makes its predictions uninformative), "maxce" (condvae-info: the
+// encoder maximises its cross-entropy), or "" for none.
+func (c Config) Adversary() string {
+	switch c.Model {
+	case "csvae":
+		return "negentropy"
+	case "condvae-info":
+		return "maxce"
+	}
+	return ""
+}
+
+// LRScale is the factor on both learning rates during epoch (0-based): an
+// exponential decay that depends on the epoch alone, so resuming cannot
+// shift it.
+func (c Config) LRScale(epoch int) float64 { return math.Pow(c.LRDecay, float64(epoch)) }
+
+// Validate rejects settings that cannot train, naming the field.
+func (c Config) Validate() error {
+	switch {
+	case !slices.Contains(Kinds, c.Model):
+		return fmt.Errorf("unknown model %q (want one of %s)", c.Model, strings.Join(Kinds, ", "))
+	case c.XDim < 1:
+		return fmt.Errorf("input_dim must be positive, got %d", c.XDim)
+	case c.K() < 1:
+		return fmt.Errorf("at least one attribute is needed")
+	case c.Dz < 1:
+		return fmt.Errorf("dz must be positive, got %d", c.Dz)
+	case c.Hidden < 1 || c.Layers < 1:
+		return fmt.Errorf("hidden and layers must be positive, got %d and %d", c.Hidden, c.Layers)
+	case c.Batch < 1:
+		return fmt.Errorf("batch must be positive, got %d", c.Batch)
+	case c.Epochs < 0:
+		return fmt.Errorf("epochs must not be negative, got %d", c.Epochs)
+	case !(c.LR > 0) || !(c.AdvLR > 0):
+		return fmt.Errorf("learning rates must be positive, got %g and %g", c.LR, c.AdvLR)
+	case !(c.LRDecay > 0 && c.LRDecay <= 1):
+		return fmt.Errorf("lr_decay must be in (0, 1], got %g", c.LRDecay)
+	case c.CkptEvery < 1 || c.PlotEvery < 1:
+		return fmt.Errorf("checkpoint_every and plot_every must be positive")
+	}
+	for i, b := range c.Betas {
+		if b < 0 || math.IsNaN(b) || math.IsInf(b, 0) {
+			return fmt.Errorf("beta%d must be a finite non-negative number, got %g", i+1, b)
+		}
+	}
+	return nil
+}
+
+// Save writes the configuration as indented JSON.
+func (c Config) Save(path string) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, append(b, '\n'))
+}
+
+// LoadConfig reads a configuration written by Save.
+func LoadConfig(path string) (Config, error) {
+	var c Config
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}

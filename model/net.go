@@ -1,0 +1,334 @@
+package model
+
+import "fmt"
+
+// Loss slots: every loss kernel writes its batch mean into one element of a
+// small tensor, so one download per step brings all of them back.
+const (
+	slotRecon = iota
+	slotKLW
+	slotKLZ
+	slotAdvTerm // the adversary term of the main loss, before beta4
+	slotAdvBCE  // the adversary's own cross-entropy, before beta5
+	numSlots
+)
+
+// Losses are the batch means of every loss component.
+type Losses struct {
+	Recon, KLW, KLZ, AdvTerm, AdvBCE float64
+}
+
+// Names of the components in CSV headers and plots, in Losses order.
+var LossNames = []string{"recon", "kl_w", "kl_z", "adv_term", "adv_bce"}
+
+// Values lists the components in LossNames order.
+func (l Losses) Values() []float64 { return []float64{l.Recon, l.KLW, l.KLZ, l.AdvTerm, l.AdvBCE} }
+
+// Main is the objective the encoders and decoder minimise.
+func (l Losses) Main(b [5]float64) float64 {
+	return b[0]*l.Recon + b[1]*l.KLW + b[2]*l.KLZ + b[3]*l.AdvTerm
+}
+
+// Net is one of the five models: the same pieces, wired per model.
+//
+//	trunk  x -> h                         (empty for vector data: h = x)
+//	encZ   h (condvae: h, y) -> q(z)      mean and log-variance heads
+//	encW   h, y -> q(w)                   csvae, csvae-noadv
+//	prior  y -> p(w)                      learned prior only
+//	dec    z, w | z | z, y -> x̂
+//	adv    z -> logits of y               csvae, condvae-info
+type Net struct {
+	Cfg  Config
+	be   Backend
+	Main *ParamSet // encoders, decoder, learned prior
+	Adv  *ParamSet // the adversary; nil when the model has none
+	// Offset is the position in the training noise stream (in Philox
+	// blocks); it is saved with the checkpoint so a resumed run draws the
+	// noise an uninterrupted one would have.
+	Offset uint64
+
+	maxBatch            int
+	trunk, encZ, encW   *Seq
+	zMu, zLv, wMu, wLv  *Dense
+	prior               *Seq
+	pMu, pLv            *Dense
+	dec, adv            *Seq
+	z, zEps, w, wEps    buffer
+	dzMu, dzLv, dwMu    buffer
+	dwLv, pm, plv       buffer
+	dpm, dplv, dxhat    buffer
+	dlogit, dlogitAdv   buffer
+	scalars             Tensor
+	host                [numSlots]float32
+	zmuT, zlvT          Tensor
+	wmuT, wlvT, logitsT Tensor
+}
+
+// NewNet builds the model of cfg on be for batches of up to maxBatch
+// examples, with weights initialised from cfg.Seed.
+func NewNet(be Backend, cfg Config, maxBatch int) (*Net, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Net{Cfg: cfg, be: be, maxBatch: maxBatch, Main: NewParamSet("main")}
+	k, zd, wd := cfg.K(), cfg.ZDim(), cfg.WDim()
+	act := Act{Kind: LeakyReLU, Slope: cfg.Slope}
+	mlp := func(ps *ParamSet, name string, ins ...int) *Seq {
+		s := NewSeq(ins...)
+		for i := range cfg.Layers {
+			if i > 0 {
+				ins = []int{cfg.Hidden}
+			}
+			s.Add(NewDense(be, ps, fmt.Sprintf("%s.%d", name, i), maxBatch, ins, cfg.Hidden))
+			s.Add(NewActivation(be, act, maxBatch, cfg.Hidden))
+		}
+		return s
+	}
+
+	m.trunk = NewSeq(cfg.XDim)
+	h := m.trunk.OutDim()
+	if cfg.Model == "condvae" {
+		m.encZ = mlp(m.Main, "enc_z", h, k)
+	} else {
+		m.encZ = mlp(m.Main, "enc_z", h)
+	}
+	m.zMu = NewDense(be, m.Main, "enc_z.mu", maxBatch, []int{cfg.Hidden}, zd)
+	m.zLv = NewDense(be, m.Main, "enc_z.logvar", maxBatch, []int{cfg.Hidden}, zd)
+	if cfg.HasW() {
+		m.encW = mlp(m.Main, "enc_w", h, k)
+		m.wMu = NewDense(be, m.Main, "enc_w.mu", maxBatch, []int{cfg.Hidden}, wd)
+		m.wLv = NewDense(be, m.Main, "enc_w.logvar", maxBatch, []int{cfg.Hidden}, wd)
+		if cfg.LearnedPrior {
+			m.prior = mlp(m.Main, "prior", k)
+			m.pMu = NewDense(be, m.Main, "prior.mu", maxBatch, []int{cfg.Hidden}, wd)
+			m.pLv = NewDense(be, m.Main, "prior.logvar", maxBatch, []int{cfg.Hidden}, wd)
+			m.dpm, m.dplv = newBuffer(be, maxBatch, wd), newBuffer(be, maxBatch, wd)
+		} else {
+			m.pm, m.plv = newBuffer(be, maxBatch, wd), newBuffer(be, maxBatch, wd)
+		}
+		m.w, m.wEps = newBuffer(be, maxBatch, wd), newBuffer(be, maxBatch, wd)
+		m.dwMu, m.dwLv = newBuffer(be, maxBatch, wd), newBuffer(be, maxBatch, wd)
+	}
+	switch {
+	case cfg.HasW():
+		m.dec = mlp(m.Main, "dec", zd, wd)
+	case cfg.Model == "vae":
+		m.dec = mlp(m.Main, "dec", zd)
+	default:
+		m.dec = mlp(m.Main, "dec", zd, k)
+	}
+	m.dec.Add(NewDense(be, m.Main, fmt.Sprintf("dec.%d", cfg.Layers), maxBatch, []int{cfg.Hidden}, cfg.XDim))
+
+	if cfg.Adversary() != "" {
+		m.Adv = NewParamSet("adversary")
+		m.adv = mlp(m.Adv, "adv", zd)
+		m.adv.Add(NewDense(be, m.Adv, fmt.Sprintf("adv.%d", cfg.Layers), maxBatch, []int{cfg.Hidden}, k))
+		m.dlogit, m.dlogitAdv = newBuffer(be, maxBatch, k), newBuffer(be, maxBatch, k)
+	}
+	m.z, m.zEps = newBuffer(be, maxBatch, zd), newBuffer(be, maxBatch, zd)
+	m.dzMu, m.dzLv = newBuffer(be, maxBatch, zd), newBuffer(be, maxBatch, zd)
+	m.dxhat = newBuffer(be, maxBatch, cfg.XDim)
+	m.scalars = be.Alloc(numSlots)
+
+	m.Main.Allocate(be, cfg.Seed)
+	if m.Adv != nil {
+		m.Adv.Allocate(be, cfg.Seed+1)
+	}
+	return m, nil
+}
+
+// MaxBatch is the largest batch the buffers hold.
+func (m *Net) MaxBatch() int { return m.maxBatch }
+
+// Backend is the backend the net lives on.
+func (m *Net) Backend() Backend { return m.be }
+
+func (m *Net) slot(i int) Tensor { return m.be.Slice(m.scalars, i, 1) }
+
+// encode runs the encoders and draws z (and w) from stream seed at offset,
+// returning the offset after the draws.
+func (m *Net) encode(x, y Tensor, n int, seed, offset uint64) uint64 {
+	h := m.trunk.Forward([]Tensor{x}, n)
+	var hz Tensor
+	if m.Cfg.Model == "condvae" {
+		hz = m.encZ.Forward([]Tensor{h, y}, n)
+	} else {
+		hz = m.encZ.Forward([]Tensor{h}, n)
+	}
+	m.zmuT = m.zMu.Forward([]Tensor{hz}, n)
+	m.zlvT = m.zLv.Forward([]Tensor{hz}, n)
+	m.be.Reparameterize(m.z.rows(n), m.zEps.rows(n), m.zmuT, m.zlvT, seed, offset)
+	offset += blocks(n * m.Cfg.ZDim())
+	if m.Cfg.HasW() {
+		hw := m.encW.Forward([]Tensor{h, y}, n)
+		m.wmuT = m.wMu.Forward([]Tensor{hw}, n)
+		m.wlvT = m.wLv.Forward([]Tensor{hw}, n)
+		m.be.Reparameterize(m.w.rows(n), m.wEps.rows(n), m.wmuT, m.wlvT, seed, offset)
+		offset += blocks(n * m.Cfg.WDim())
+	}
+	return offset
+}
+
+func blocks(n int) uint64 { return uint64((n + 3) / 4) }
+
+func (m *Net) decoderInputs(y Tensor, n int) []Tensor {
+	switch {
+	case m.Cfg.HasW():
+		return []Tensor{m.z.rows(n), m.w.rows(n)}
+	case m.Cfg.Model == "vae":
+		return []Tensor{m.z.rows(n)}
+	}
+	return []Tensor{m.z.rows(n), y}
+}
+
+// pass runs the whole model on a batch and computes every loss; with train
+// set it also writes the gradients of both objectives into the loss
+// gradient buffers.
+func (m *Net) pass(x, y Tensor, n int, seed, offset uint64, train bool) uint64 {
+	be, cfg, b := m.be, m.Cfg, m.Cfg.Betas
+	k := cfg.K()
+	g := func(buf buffer) Tensor {
+		if !train {
+			return nil
+		}
+		return buf.rows(n)
+	}
+	offset = m.encode(x, y, n, seed, offset)
+	xhat := m.dec.Forward(m.decoderInputs(y, n), n)
+	be.MSE(m.slot(slotRecon), g(m.dxhat), xhat, x, n, cfg.XDim, float32(b[0]))
+	be.KLStdNormal(m.slot(slotKLZ), g(m.dzMu), g(m.dzLv), m.zmuT, m.zlvT, n, cfg.ZDim(), float32(b[2]))
+	if cfg.HasW() {
+		var pm, plv Tensor
+		if m.prior != nil {
+			hp := m.prior.Forward([]Tensor{y}, n)
+			pm, plv = m.pMu.Forward([]Tensor{hp}, n), m.pLv.Forward([]Tensor{hp}, n)
+		} else {
+			pm, plv = m.pm.rows(n), m.plv.rows(n)
+			be.LabelPrior(pm, plv, y, n, k, cfg.Prior)
+		}
+		var dpm, dplv Tensor
+		if m.prior != nil {
+			dpm, dplv = g(m.dpm), g(m.dplv)
+		}
+		be.KLDiagonal(m.slot(slotKLW), g(m.dwMu), g(m.dwLv), dpm, dplv, m.wmuT, m.wlvT, pm, plv, n, cfg.WDim(), float32(b[1]))
+	}
+	if m.adv != nil {
+		m.logitsT = m.adv.Forward([]Tensor{m.z.rows(n)}, n)
+		if cfg.Adversary() == "negentropy" {
+			be.NegEntropyWithLogits(m.slot(slotAdvTerm), g(m.dlogit), m.logitsT, n, k, float32(b[3]))
+		} else {
+			// The encoder maximises the adversary's cross-entropy: the
+			// slot holds +CE, the main loss takes -CE (see Losses).
+			be.BCEWithLogits(m.slot(slotAdvTerm), g(m.dlogit), m.logitsT, y, n, k, -float32(b[3]))
+		}
+		be.BCEWithLogits(m.slot(slotAdvBCE), g(m.dlogitAdv), m.logitsT, y, n, k, float32(b[4]))
+	}
+	return offset
+}
+
+// backward turns the loss gradients written by pass into parameter
+// gradients of both objectives.
+func (m *Net) backward(n int) {
+	be := m.be
+	m.Main.ZeroGrad(be)
+	dd := m.dec.Backward(m.dxhat.rows(n), n, true, true)
+	dz := dd[0]
+	if m.adv != nil {
+		// The main objective reaches z through the adversary without
+		// touching its weights; then the adversary learns from its own loss
+		// with z held constant.
+		dzAdv := m.adv.Backward(m.dlogit.rows(n), n, true, false)
+		be.Axpy(dz, 1, dzAdv[0])
+		m.Adv.ZeroGrad(be)
+		m.adv.Backward(m.dlogitAdv.rows(n), n, false, true)
+	}
+	wantDh := !m.trunk.Empty()
+	dzMu, dzLv := m.dzMu.rows(n), m.dzLv.rows(n)
+	be.ReparameterizeBackward(dzMu, dzLv, dz, m.zEps.rows(n), m.zlvT)
+	dhz := m.zMu.Backward(dzMu, n, true, true)[0]
+	be.Axpy(dhz, 1, m.zLv.Backward(dzLv, n, true, true)[0])
+	dh := m.encZ.Backward(dhz, n, wantDh, true)
+	if m.Cfg.HasW() {
+		dwMu, dwLv := m.dwMu.rows(n), m.dwLv.rows(n)
+		be.ReparameterizeBackward(dwMu, dwLv, dd[1], m.wEps.rows(n), m.wlvT)
+		dhw := m.wMu.Backward(dwMu, n, true, true)[0]
+		be.Axpy(dhw, 1, m.wLv.Backward(dwLv, n, true, true)[0])
+		dhW := m.encW.Backward(dhw, n, wantDh, true)
+		if wantDh {
+			be.Axpy(dh[0], 1, dhW[0])
+		}
+		if m.prior != nil {
+			dhp := m.pMu.Backward(m.dpm.rows(n), n, true, true)[0]
+			be.Axpy(dhp, 1, m.pLv.Backward(m.dplv.rows(n), n, true, true)[0])
+			m.prior.Backward(dhp, n, false, true)
+		}
+	}
+	if wantDh {
+		m.trunk.Backward(dh[0], n, false, true)
+	}
+}
+
+func (m *Net) readLosses() Losses {
+	m.be.Download(m.host[:], m.scalars)
+	l := Losses{Recon: float64(m.host[slotRecon])}
+	if m.Cfg.HasW() {
+		l.KLW = float64(m.host[slotKLW])
+	}
+	l.KLZ = float64(m.host[slotKLZ])
+	if m.adv != nil {
+		l.AdvTerm = float64(m.host[slotAdvTerm])
+		if m.Cfg.Adversary() == "maxce" {
+			l.AdvTerm = -l.AdvTerm
+		}
+		l.AdvBCE = float64(m.host[slotAdvBCE])
+	}
+	return l
+}
+
+// Step trains on one batch: one update of each optimizer, with both
+// learning rates scaled by lrScale (the schedule's factor). It returns the
+// losses measured before the update.
+func (m *Net) Step(x, y Tensor, n int, lrScale float64) Losses {
+	m.checkBatch(n)
+	m.Offset = m.pass(x, y, n, m.Cfg.Seed, m.Offset, true)
+	m.backward(n)
+	m.Main.Update(m.be, AdamParams{LR: float32(m.Cfg.LR * lrScale), Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
+	if m.Adv != nil {
+		m.Adv.Update(m.be, AdamParams{LR: float32(m.Cfg.AdvLR * lrScale), Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
+	}
+	return m.readLosses()
+}
+
+// Evaluate computes the losses of a batch without training, drawing noise
+// from stream seed at offset; it returns the losses and the next offset.
+func (m *Net) Evaluate(x, y Tensor, n int, seed, offset uint64) (Losses, uint64) {
+	m.checkBatch(n)
+	offset = m.pass(x, y, n, seed, offset, false)
+	return m.readLosses(), offset
+}
+
+// Latents are host copies of a batch's posterior parameters and draws.
+type Latents struct {
+	ZMu, ZLogVar, Z []float32
+	WMu, WLogVar, W []float32 // empty without w
+}
+
+// Encode runs the encoders on a batch and returns the posterior means,
+// log-variances and one draw from stream seed at offset.
+func (m *Net) Encode(x, y Tensor, n int, seed, offset uint64) (Latents, uint64) {
+	m.checkBatch(n)
+	offset = m.encode(x, y, n, seed, offset)
+	var l Latents
+	down := func(t Tensor) []float32 { h := make([]float32, t.Len()); m.be.Download(h, t); return h }
+	l.ZMu, l.ZLogVar, l.Z = down(m.zmuT), down(m.zlvT), down(m.z.rows(n))
+	if m.Cfg.HasW() {
+		l.WMu, l.WLogVar, l.W = down(m.wmuT), down(m.wlvT), down(m.w.rows(n))
+	}
+	return l, offset
+}
+
+func (m *Net) checkBatch(n int) {
+	if n < 1 || n > m.maxBatch {
+		panic(fmt.Sprintf("model: batch of %d, buffers hold 1..%d", n, m.maxBatch))
+	}
+}

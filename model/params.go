@@ -1,0 +1,128 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Param is one named weight tensor: a view into its ParamSet's flat buffers.
+type Param struct {
+	Name  string
+	Shape []int
+	Value Tensor // view into ParamSet.values
+	Grad  Tensor // view into ParamSet.grads
+	fanIn int
+	off   int
+}
+
+// Size is the number of values in p.
+func (p *Param) Size() int {
+	n := 1
+	for _, s := range p.Shape {
+		n *= s
+	}
+	return n
+}
+
+// ParamSet is the parameters one optimizer updates, stored in four flat
+// buffers (values, gradients, Adam's two moments) so that zeroing gradients
+// and the Adam update are each one kernel call over everything, and a
+// checkpoint is four copies.
+type ParamSet struct {
+	Name   string
+	params []*Param
+	byName map[string]*Param
+	size   int
+	Step   int // Adam steps taken
+
+	values, grads, m, v Tensor
+}
+
+// NewParamSet starts an empty set; layers add to it, then Allocate.
+func NewParamSet(name string) *ParamSet {
+	return &ParamSet{Name: name, byName: map[string]*Param{}}
+}
+
+// Add registers a parameter of the given shape whose default initialisation
+// draws from U(-1/sqrt(fanIn), 1/sqrt(fanIn)), PyTorch's default for linear
+// and convolution layers.
+func (s *ParamSet) Add(name string, fanIn int, shape ...int) *Param {
+	if s.values != nil {
+		panic("model: parameter " + name + " added after Allocate")
+	}
+	if _, dup := s.byName[name]; dup {
+		panic("model: duplicate parameter " + name)
+	}
+	p := &Param{Name: name, Shape: shape, fanIn: fanIn, off: s.size}
+	s.params = append(s.params, p)
+	s.byName[name] = p
+	s.size += p.Size()
+	return p
+}
+
+// Params lists the parameters in registration order.
+func (s *ParamSet) Params() []*Param { return s.params }
+
+// Get finds a parameter by name.
+func (s *ParamSet) Get(name string) (*Param, bool) { p, ok := s.byName[name]; return p, ok }
+
+// Size is the total number of parameter values.
+func (s *ParamSet) Size() int { return s.size }
+
+// Allocate creates the flat buffers on be and initialises every parameter
+// from a generator seeded with seed, in registration order, so the same
+// configuration and seed always start from the same weights.
+func (s *ParamSet) Allocate(be Backend, seed uint64) {
+	s.values, s.grads = be.Alloc(s.size), be.Alloc(s.size)
+	s.m, s.v = be.Alloc(s.size), be.Alloc(s.size)
+	host := make([]float32, s.size)
+	r := rand.New(rand.NewPCG(seed, 0x9E3779B97F4A7C15))
+	for _, p := range s.params {
+		p.Value = be.Slice(s.values, p.off, p.Size())
+		p.Grad = be.Slice(s.grads, p.off, p.Size())
+		bound := 1 / math.Sqrt(float64(max(1, p.fanIn)))
+		for i := p.off; i < p.off+p.Size(); i++ {
+			host[i] = float32((2*r.Float64() - 1) * bound)
+		}
+	}
+	be.Upload(s.values, host)
+}
+
+// ZeroGrad clears the gradients before a step.
+func (s *ParamSet) ZeroGrad(be Backend) { be.Zero(s.grads) }
+
+// Update applies one Adam step with the accumulated gradients.
+func (s *ParamSet) Update(be Backend, h AdamParams) {
+	s.Step++
+	be.Adam(s.values, s.grads, s.m, s.v, h, s.Step)
+}
+
+// State returns host copies of the values and of Adam's moments.
+func (s *ParamSet) State(be Backend) (values, m, v []float32) {
+	values, m, v = make([]float32, s.size), make([]float32, s.size), make([]float32, s.size)
+	be.Download(values, s.values)
+	be.Download(m, s.m)
+	be.Download(v, s.v)
+	return values, m, v
+}
+
+// SetState replaces the values and, when m and v are not nil, Adam's moments.
+func (s *ParamSet) SetState(be Backend, values, m, v []float32) error {
+	if len(values) != s.size || (m != nil && len(m) != s.size) || (v != nil && len(v) != s.size) {
+		return fmt.Errorf("parameter set %q holds %d values, got %d/%d/%d", s.Name, s.size, len(values), len(m), len(v))
+	}
+	be.Upload(s.values, values)
+	if m != nil {
+		be.Upload(s.m, m)
+		be.Upload(s.v, v)
+	}
+	return nil
+}
+
+// Grads returns a host copy of the flat gradient buffer.
+func (s *ParamSet) Grads(be Backend) []float32 {
+	g := make([]float32, s.size)
+	be.Download(g, s.grads)
+	return g
+}

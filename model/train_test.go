@@ -1,0 +1,179 @@
+package model
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/csvae-gpu/csvae-gpu/dataset"
+	"github.com/csvae-gpu/csvae-gpu/safetensors"
+)
+
+func smallRun(t *testing.T, model string) (Config, *dataset.Memory, *dataset.Memory) {
+	cfg := DefaultConfig(model)
+	cfg.Hidden, cfg.Epochs, cfg.Batch, cfg.CkptEvery = 16, 3, 64, 1
+	train, test := dataset.SwissRoll(500, 1), dataset.SwissRoll(200, 2)
+	dataset.Standardize(train, test)
+	return cfg, train, test
+}
+
+func trainFor(t *testing.T, dir string, cfg Config, train, test dataset.Split, stopAfter int) *Trainer {
+	t.Helper()
+	net, err := NewNet(CPU{}, cfg, cfg.Batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &Trainer{Dir: dir, Net: net, Train: train, Test: test}
+	return runTrainer(t, tr, stopAfter)
+}
+
+// runTrainer runs tr, interrupting it after stopAfter steps when positive.
+func runTrainer(t *testing.T, tr *Trainer, stopAfter int) *Trainer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	steps := 0
+	tr.Hooks.Step = func(int, int, int, Losses) {
+		if steps++; steps == stopAfter {
+			cancel()
+		}
+	}
+	err := tr.Run(ctx)
+	if stopAfter > 0 {
+		if !errors.Is(err, ErrInterrupted) {
+			t.Fatalf("expected an interruption, got %v", err)
+		}
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func checkpointBytes(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	f, err := safetensors.ReadFile(filepath.Join(dir, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, ts := range f.Tensors {
+		out[ts.Name] = ts.Data
+	}
+	return out
+}
+
+// A run interrupted mid-epoch and resumed from its checkpoint must end with
+// exactly the weights, optimizer state and loss history of one that ran
+// straight through.
+func TestResumeEqualsUninterrupted(t *testing.T) {
+	for _, model := range []string{"csvae", "condvae-info", "vae"} {
+		t.Run(model, func(t *testing.T) {
+			cfg, train, test := smallRun(t, model)
+			straight := t.TempDir()
+			trainFor(t, straight, cfg, train, test, 0)
+
+			cut := t.TempDir()
+			trainFor(t, cut, cfg, train, test, 13) // epoch 2, batch 5 of 8
+			net, pos, err := LoadCheckpoint(filepath.Join(cut, CheckpointFile), CPU{}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pos.Epoch != 1 || pos.Batch != 5 {
+				t.Fatalf("checkpoint at epoch %d batch %d, want 1 and 5", pos.Epoch, pos.Batch)
+			}
+			hist, err := ReadLosses(filepath.Join(cut, LossesFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runTrainer(t, &Trainer{Dir: cut, Net: net, Train: train, Test: test, Pos: pos, History: hist}, 0)
+
+			a, b := checkpointBytes(t, straight), checkpointBytes(t, cut)
+			if len(a) != len(b) {
+				t.Fatalf("%d tensors against %d", len(a), len(b))
+			}
+			for name, v := range a {
+				if !bytes.Equal(v, b[name]) {
+					t.Errorf("tensor %s differs after resuming", name)
+				}
+			}
+			la, _ := os.ReadFile(filepath.Join(straight, LossesFile))
+			lb, _ := os.ReadFile(filepath.Join(cut, LossesFile))
+			// Wall-clock seconds differ; every loss must not.
+			strip := func(b []byte) string {
+				var out []string
+				for _, line := range strings.Split(string(b), "\n") {
+					f := strings.Split(line, ",")
+					if len(f) > 3 {
+						f[2] = ""
+					}
+					out = append(out, strings.Join(f, ","))
+				}
+				return strings.Join(out, "\n")
+			}
+			if strip(la) != strip(lb) {
+				t.Errorf("loss history differs after resuming:\n%s\nvs\n%s", la, lb)
+			}
+		})
+	}
+}
+
+// A NaN in the data makes the loss NaN: training stops with an error that
+// names the loss, and the last good checkpoint is kept as it was.
+func TestNaNStopsAndKeepsCheckpoint(t *testing.T) {
+	cfg, train, test := smallRun(t, "csvae")
+	dir := t.TempDir()
+	cfg.Epochs = 1
+	trainFor(t, dir, cfg, train, test, 0)
+	before, _ := os.ReadFile(filepath.Join(dir, CheckpointFile))
+
+	net, pos, err := LoadCheckpoint(filepath.Join(dir, CheckpointFile), CPU{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.Cfg.Epochs = 2
+	for i := range train.X {
+		train.X[i] = float32(math.NaN())
+	}
+	err = (&Trainer{Dir: dir, Net: net, Train: train, Test: test, Pos: pos}).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "recon loss is NaN") || !strings.Contains(err.Error(), CheckpointFile) {
+		t.Fatalf("error %v, want one naming the NaN recon loss and the kept checkpoint", err)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, CheckpointFile))
+	if !bytes.Equal(before, after) {
+		t.Error("the checkpoint changed after a NaN")
+	}
+}
+
+func TestLoadCheckpointRejectsForeignFiles(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.safetensors")
+	if err := safetensors.WriteFile(p, safetensors.File{Tensors: []safetensors.Tensor{safetensors.F32("a", []int{1}, []float32{1})}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadCheckpoint(p, CPU{}, 0); err == nil || !strings.Contains(err.Error(), "not a csvae-gpu checkpoint") {
+		t.Errorf("error %v, want 'not a csvae-gpu checkpoint'", err)
+	}
+	os.WriteFile(p, []byte("garbage"), 0o644)
+	if _, _, err := LoadCheckpoint(p, CPU{}, 0); err == nil || !strings.Contains(err.Error(), p) {
+		t.Errorf("error %v, want one naming %s", err, p)
+	}
+}
+
+// Training lowers the loss of every model: the loop, the gradients and the
+// optimizers work together.
+func TestTrainingLowersLoss(t *testing.T) {
+	for _, model := range Kinds {
+		cfg, train, test := smallRun(t, model)
+		cfg.Epochs, cfg.LR = 10, 3e-3
+		tr := trainFor(t, t.TempDir(), cfg, train, test, 0)
+		first, last := tr.History[0], tr.History[len(tr.History)-1]
+		if !(last.Test.Recon < 0.7*first.Test.Recon) {
+			t.Errorf("%s: test reconstruction went from %.4g to %.4g", model, first.Test.Recon, last.Test.Recon)
+		}
+	}
+}
