@@ -168,6 +168,9 @@ func Kernels() []Case {
 		Case{Name: "KLDiagonal", Shape: latShape, Bytes: 32 * n * d, Setup: latent(func(be model.Backend, t [8]model.Tensor, loss model.Tensor) {
 			be.KLDiagonal(loss, t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], n, d, 1)
 		})},
+		Case{Name: "WeightedBCEWithLogits", Shape: latShape, Bytes: 16 * n * d, Setup: latent(func(be model.Backend, t [8]model.Tensor, loss model.Tensor) {
+			be.WeightedBCEWithLogits(loss, t[0], t[1], t[2], be.Slice(t[3], 0, d), be.Slice(t[4], 0, d), n, d, 1)
+		})},
 		Case{Name: "NegEntropyWithLogits", Shape: latShape, Bytes: 8 * n * d, Setup: latent(func(be model.Backend, t [8]model.Tensor, loss model.Tensor) {
 			be.NegEntropyWithLogits(loss, t[0], t[1], n, d, 1)
 		})},

@@ -85,6 +85,7 @@ func BenchmarkLatent(b *testing.B) {
 	benchElementwise(b, "ReparameterizeBackward", n, 24, func() { ReparameterizeBackward(g1, g2, z, eps, lv) })
 	benchElementwise(b, "KLStdNormal", n, 16, func() { KLStdNormal(loss, g1, g2, mu, lv, 64, 72, 1) })
 	benchElementwise(b, "KLDiagonal", n, 32, func() { KLDiagonal(loss, g1, g2, g3, g4, mu, lv, pm, plv, 64, 72, 1) })
+	benchElementwise(b, "WeightedBCEWithLogits", n, 12, func() { WeightedBCEWithLogits(loss, g1, mu, pm, lv[:72], plv[:72], 64, 72, 1) })
 	benchElementwise(b, "NegEntropyWithLogits", n, 8, func() { NegEntropyWithLogits(loss, g1, mu, 64, 72, 1) })
 }
 

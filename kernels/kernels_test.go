@@ -321,6 +321,10 @@ func TestLosses(t *testing.T) {
 	loss := make([]float32, 1)
 	grad := make([]float32, n*d)
 	const scale = 3
+	posW, negW := randSlice(r, d, 1), randSlice(r, d, 1)
+	for j := range posW {
+		posW[j], negW[j] = 1+posW[j]*posW[j], 0.5+negW[j]*negW[j]
+	}
 
 	type lossFn func(loss, grad []float32, scale float32)
 	cases := []struct {
@@ -335,6 +339,14 @@ func TestLosses(t *testing.T) {
 			func(i int) float64 {
 				p := 1 / (1 + math.Exp(-float64(a[i])))
 				return -(float64(target[i])*math.Log(p) + (1-float64(target[i]))*math.Log(1-p))
+			}},
+		{"weighted bce", func(l, g []float32, s float32) { WeightedBCEWithLogits(l, g, a, target, posW, negW, n, d, s) },
+			func(i int) float64 {
+				p := 1 / (1 + math.Exp(-float64(a[i])))
+				if target[i] == 1 {
+					return -float64(posW[i%d]) * math.Log(p)
+				}
+				return -float64(negW[i%d]) * math.Log(1-p)
 			}},
 		{"negentropy", func(l, g []float32, s float32) { NegEntropyWithLogits(l, g, a, n, d, s) },
 			func(i int) float64 {

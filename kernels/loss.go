@@ -80,3 +80,36 @@ func NegEntropyWithLogits(loss, dlogit, logit []float32, n, d int, scale float32
 		}
 	})
 }
+
+// WeightedBCEWithLogits is BCEWithLogits with a weight per column and class:
+// element (i,j) counts posWeight[j] times when its target is 1 and
+// negWeight[j] times when it is 0 (targets are 0 or 1 here). With weights
+// 1/(2π_j) and 1/(2(1-π_j)) for a label of base rate π_j the adversary's
+// best constant guess becomes 1/2, so "uninformative" and "maximal entropy"
+// coincide even for rare attributes.
+func WeightedBCEWithLogits(loss, dlogit, logit, target, posWeight, negWeight []float32, n, d int, scale float32) {
+	weight := func(i int) float64 {
+		if target[i] > 0.5 {
+			return float64(posWeight[i%d])
+		}
+		return float64(negWeight[i%d])
+	}
+	total := sumChunks(n*d, func(lo, hi int) float64 {
+		s := 0.0
+		for i := lo; i < hi; i++ {
+			a := float64(logit[i])
+			s += weight(i) * (softplus(a) - float64(target[i])*a)
+		}
+		return s
+	})
+	loss[0] = float32(total / float64(n))
+	if dlogit == nil {
+		return
+	}
+	g := float64(scale) / float64(n)
+	parallelFor(n*d, elemGrain, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dlogit[i] = float32(g * weight(i) * (float64(sigmoid(logit[i])) - float64(target[i])))
+		}
+	})
+}

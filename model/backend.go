@@ -67,6 +67,7 @@ type Backend interface {
 	LabelPrior(pmu, plogvar, y Tensor, n, k int, p Prior)
 	MSE(loss, dxhat, xhat, x Tensor, n, d int, scale float32)
 	BCEWithLogits(loss, dlogit, logit, target Tensor, n, d int, scale float32)
+	WeightedBCEWithLogits(loss, dlogit, logit, target, posWeight, negWeight Tensor, n, d int, scale float32)
 	NegEntropyWithLogits(loss, dlogit, logit Tensor, n, d int, scale float32)
 	Adam(p, g, m, v Tensor, h AdamParams, step int)
 }

@@ -31,9 +31,16 @@ type Config struct {
 	Layers int     `json:"layers"`
 	Slope  float32 `json:"leaky_slope"`
 
-	Betas        [5]float64 `json:"betas"` // recon, KL(w), KL(z), adversary term, adversary BCE
-	Prior        Prior      `json:"prior"`
-	LearnedPrior bool       `json:"learned_prior"`
+	Betas [5]float64 `json:"betas"` // recon, KL(w), KL(z), adversary term, adversary BCE
+	Prior Prior      `json:"prior"`
+	// AdvBalance trains the adversary with a class-balanced cross-entropy
+	// (weights 1/(2π) and 1/(2(1-π)) from the training base rates
+	// LabelRates), so that for a rare attribute its uninformative answer is
+	// 1/2: then the entropy the encoder maximises peaks exactly where z
+	// carries no information about y.
+	AdvBalance   bool      `json:"adv_balance"`
+	LabelRates   []float64 `json:"label_rates,omitempty"`
+	LearnedPrior bool      `json:"learned_prior"`
 
 	Batch     int     `json:"batch"`
 	Epochs    int     `json:"epochs"`
@@ -125,6 +132,16 @@ func (c Config) Validate() error {
 		return fmt.Errorf("lr_decay must be in (0, 1], got %g", c.LRDecay)
 	case c.CkptEvery < 1 || c.PlotEvery < 1:
 		return fmt.Errorf("checkpoint_every and plot_every must be positive")
+	}
+	if c.AdvBalance {
+		if len(c.LabelRates) != c.K() {
+			return fmt.Errorf("adv_balance needs the base rate of each of the %d attributes, got %d", c.K(), len(c.LabelRates))
+		}
+		for i, r := range c.LabelRates {
+			if !(r > 0 && r < 1) {
+				return fmt.Errorf("attribute %s has base rate %g in the training data: a balanced adversary needs both labels present", c.Attrs[i], r)
+			}
+		}
 	}
 	for i, b := range c.Betas {
 		if b < 0 || math.IsNaN(b) || math.IsInf(b, 0) {

@@ -111,6 +111,10 @@ func (CPU) BCEWithLogits(loss, dlogit, logit, target Tensor, n, d int, scale flo
 	kernels.BCEWithLogits(f(loss), f(dlogit), f(logit), f(target), n, d, scale)
 }
 
+func (CPU) WeightedBCEWithLogits(loss, dlogit, logit, target, posWeight, negWeight Tensor, n, d int, scale float32) {
+	kernels.WeightedBCEWithLogits(f(loss), f(dlogit), f(logit), f(target), f(posWeight), f(negWeight), n, d, scale)
+}
+
 func (CPU) NegEntropyWithLogits(loss, dlogit, logit Tensor, n, d int, scale float32) {
 	kernels.NegEntropyWithLogits(f(loss), f(dlogit), f(logit), n, d, scale)
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/csvae-gpu/csvae-gpu/dataset"
 	"github.com/csvae-gpu/csvae-gpu/metrics"
@@ -22,11 +23,9 @@ type Encoded struct {
 // latent has Dz+2k dimensions, Z holds the first Dz and W the last 2k, the
 // split of the reference study.
 func EncodeSplit(net *Net, s dataset.Split, sample bool, seed uint64) Encoded {
-	cfg, be := net.Cfg, net.be
+	cfg := net.Cfg
 	k := cfg.K()
-	xh := make([]float32, net.maxBatch*cfg.XDim)
-	yh := make([]float32, net.maxBatch*k)
-	xt, yt := be.Alloc(len(xh)), be.Alloc(len(yh))
+	b := newBatcher(net, s)
 	var e Encoded
 	offset := uint64(0)
 	rows := func(v []float32, n, d, lo, hi int) [][]float64 {
@@ -41,11 +40,9 @@ func EncodeSplit(net *Net, s dataset.Split, sample bool, seed uint64) Encoded {
 	}
 	for _, idx := range dataset.Batches(s.Len(), net.maxBatch, false, 0, 0) {
 		n := len(idx)
-		s.Fill(idx, xh, yh)
-		be.Upload(be.Slice(xt, 0, n*cfg.XDim), xh[:n*cfg.XDim])
-		be.Upload(be.Slice(yt, 0, n*k), yh[:n*k])
+		x, y := b.load(idx)
 		var l Latents
-		l, offset = net.Encode(be.Slice(xt, 0, n*cfg.XDim), be.Slice(yt, 0, n*k), n, seed, offset)
+		l, offset = net.Encode(x, y, n, seed, offset)
 		z, w := l.ZMu, l.WMu
 		if sample {
 			z, w = l.Z, l.W
@@ -63,7 +60,7 @@ func EncodeSplit(net *Net, s dataset.Split, sample bool, seed uint64) Encoded {
 		for i := range n {
 			y := make([]int, k)
 			for j := range y {
-				if yh[i*k+j] > 0.5 {
+				if b.yh[i*k+j] > 0.5 {
 					y[j] = 1
 				}
 			}
@@ -95,20 +92,74 @@ func (e Encoded) Labels(a int) []int {
 }
 
 // LatentKL is the estimated KL divergence between the latents of the
-// examples with attribute a present and those without, in z and in w_a.
+// examples with attribute a present and those without, in z and in w_a:
+// the mean over Draws independent posterior draws, with its standard
+// deviation across draws (the 1-NN estimator is noisy: one draw of a model
+// whose z holds no label information reads anywhere in about ±0.1).
 type LatentKL struct {
-	Attr   string
-	Z, W   float64
-	HasW   bool
-	N1, N0 int
+	Attr  string  `json:"attr"`
+	Z     float64 `json:"kl_z"`
+	W     float64 `json:"kl_w"`
+	ZSD   float64 `json:"kl_z_sd"`
+	WSD   float64 `json:"kl_w_sd"`
+	Draws int     `json:"draws"`
+	HasW  bool    `json:"has_w"`
+	N1    int     `json:"n1"`
+	N0    int     `json:"n0"`
 }
 
-// EstimateKL applies the 1-nearest-neighbour estimator to every attribute.
+// EstimateKLDraws encodes s draws times with posterior samples keyed by
+// seed, seed+1, ..., estimates the KL of every attribute on each draw and
+// returns their means and standard deviations, with the first draw's
+// encoding (for pictures).
+func EstimateKLDraws(net *Net, s dataset.Split, seed uint64, draws int) ([]LatentKL, Encoded, error) {
+	var first Encoded
+	var runs [][]LatentKL
+	for i := range max(1, draws) {
+		enc := EncodeSplit(net, s, true, seed+uint64(i))
+		if i == 0 {
+			first = enc
+		}
+		kls, err := EstimateKL(net.Cfg, enc)
+		if err != nil {
+			return nil, first, err
+		}
+		runs = append(runs, kls)
+	}
+	out := runs[0]
+	for a := range out {
+		var z, w []float64
+		for _, r := range runs {
+			z, w = append(z, r[a].Z), append(w, r[a].W)
+		}
+		out[a].Z, out[a].ZSD = meanSD(z)
+		out[a].W, out[a].WSD = meanSD(w)
+		out[a].Draws = len(runs)
+	}
+	return out, first, nil
+}
+
+func meanSD(v []float64) (mean, sd float64) {
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	if len(v) < 2 {
+		return mean, 0
+	}
+	for _, x := range v {
+		sd += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(sd / float64(len(v)-1))
+}
+
+// EstimateKL applies the 1-nearest-neighbour estimator to every attribute
+// of one encoding.
 func EstimateKL(cfg Config, e Encoded) ([]LatentKL, error) {
 	var out []LatentKL
 	for a, name := range cfg.Attrs {
 		lab := e.Labels(a)
-		r := LatentKL{Attr: name, HasW: e.HasW()}
+		r := LatentKL{Attr: name, HasW: e.HasW(), Draws: 1}
 		for _, v := range lab {
 			if v == 1 {
 				r.N1++

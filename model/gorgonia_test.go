@@ -161,25 +161,32 @@ func relErr(got []float32, want []float64) float64 {
 
 func TestGradientsMatchGorgonia(t *testing.T) {
 	for _, tc := range []struct {
-		model   string
-		learned bool
+		model            string
+		learned, balance bool
 	}{
-		{"vae", false}, {"condvae", false}, {"condvae-info", false},
-		{"csvae-noadv", false}, {"csvae", false}, {"csvae", true},
+		{"vae", false, false}, {"condvae", false, false}, {"condvae-info", false, false},
+		{"csvae-noadv", false, false}, {"csvae", false, false}, {"csvae", true, false},
+		{"csvae", false, true}, {"condvae-info", false, true},
 	} {
 		name := tc.model
 		if tc.learned {
 			name += "/learned-prior"
 		}
-		t.Run(name, func(t *testing.T) { checkParity(t, tc.model, tc.learned) })
+		if tc.balance {
+			name += "/balanced-adversary"
+		}
+		t.Run(name, func(t *testing.T) { checkParity(t, tc.model, tc.learned, tc.balance) })
 	}
 }
 
-func checkParity(t *testing.T, model string, learned bool) {
+func checkParity(t *testing.T, model string, learned, balance bool) {
 	cfg := DefaultConfig(model)
 	cfg.Attrs = []string{"a", "b"}
 	cfg.XDim, cfg.Dz, cfg.Hidden, cfg.Layers = 5, 3, 6, 2
 	cfg.LearnedPrior = learned
+	if cfg.AdvBalance = balance; balance {
+		cfg.LabelRates = []float64{0.3, 0.8}
+	}
 	cfg.Betas = [5]float64{2, 1.5, 0.7, 3, 1.3}
 	const n = 7
 	net, err := NewNet(CPU{}, cfg, n+1)
@@ -265,11 +272,21 @@ func checkParity(t *testing.T, model string, learned bool) {
 		cost = b.must(G.Add(cost, b.scale(cfg.Betas[1], klw)))
 	}
 	var advTerm *G.Node
+	// The adversary's cross-entropy; balanced, each label j counts
+	// 1/(2 rate_j) where present and 1/(2 (1-rate_j)) where absent.
+	wp, wn := make([]float64, n*k), make([]float64, n*k)
+	for i := range wp {
+		wp[i], wn[i] = 1, 1
+		if balance {
+			r := cfg.LabelRates[i%k]
+			wp[i], wn[i] = 0.5/r, 0.5/(1-r)
+		}
+	}
 	bce := func(b *gg, q, yn *G.Node) *G.Node {
 		one := G.NewConstant(1.0)
-		l := b.must(G.Add(b.must(G.HadamardProd(yn, b.must(G.Log(q)))),
-			b.must(G.HadamardProd(b.must(G.Sub(one, yn)), b.must(G.Log(b.must(G.Sub(one, q))))))))
-		return b.meanSum(b.scale(-1, l), n)
+		pos := b.must(G.HadamardProd(b.mat("wp", n, k, wp), b.must(G.HadamardProd(yn, b.must(G.Log(q))))))
+		neg := b.must(G.HadamardProd(b.mat("wn", n, k, wn), b.must(G.HadamardProd(b.must(G.Sub(one, yn)), b.must(G.Log(b.must(G.Sub(one, q))))))))
+		return b.meanSum(b.scale(-1, b.must(G.Add(pos, neg))), n)
 	}
 	advPrefix := fmt.Sprintf("adv.%d", cfg.Layers)
 	if cfg.Adversary() != "" {

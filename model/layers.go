@@ -1,5 +1,7 @@
 package model
 
+import "strconv"
+
 // A Layer maps a batch of inputs (one or more tensors of n rows each) to one
 // output tensor it owns. Forward remembers its inputs; Backward turns the
 // gradient of its output into gradients of its inputs (tensors it owns) and,
@@ -50,7 +52,7 @@ func NewDense(be Backend, ps *ParamSet, name string, maxBatch int, ins []int, ou
 	for i, in := range ins {
 		pname := name + ".weight"
 		if len(ins) > 1 {
-			pname = name + ".weight." + string(rune('0'+i))
+			pname = name + ".weight." + strconv.Itoa(i)
 		}
 		d.w = append(d.w, ps.Add(pname, fanIn, out, in))
 		d.dxs = append(d.dxs, newBuffer(be, maxBatch, in))

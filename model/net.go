@@ -58,6 +58,7 @@ type Net struct {
 	dwLv, pm, plv       buffer
 	dpm, dplv, dxhat    buffer
 	dlogit, dlogitAdv   buffer
+	posW, negW          Tensor // class weights of the adversary's cross-entropy, nil when unbalanced
 	scalars             Tensor
 	host                [numSlots]float32
 	zmuT, zlvT          Tensor
@@ -124,6 +125,15 @@ func NewNet(be Backend, cfg Config, maxBatch int) (*Net, error) {
 		m.adv = mlp(m.Adv, "adv", zd)
 		m.adv.Add(NewDense(be, m.Adv, fmt.Sprintf("adv.%d", cfg.Layers), maxBatch, []int{cfg.Hidden}, k))
 		m.dlogit, m.dlogitAdv = newBuffer(be, maxBatch, k), newBuffer(be, maxBatch, k)
+		if cfg.AdvBalance {
+			pw, nw := make([]float32, k), make([]float32, k)
+			for j, r := range cfg.LabelRates {
+				pw[j], nw[j] = float32(0.5/r), float32(0.5/(1-r))
+			}
+			m.posW, m.negW = be.Alloc(k), be.Alloc(k)
+			be.Upload(m.posW, pw)
+			be.Upload(m.negW, nw)
+		}
 	}
 	m.z, m.zEps = newBuffer(be, maxBatch, zd), newBuffer(be, maxBatch, zd)
 	m.dzMu, m.dzLv = newBuffer(be, maxBatch, zd), newBuffer(be, maxBatch, zd)
@@ -219,11 +229,20 @@ func (m *Net) pass(x, y Tensor, n int, seed, offset uint64, train bool) uint64 {
 		} else {
 			// The encoder maximises the adversary's cross-entropy: the
 			// slot holds +CE, the main loss takes -CE (see Losses).
-			be.BCEWithLogits(m.slot(slotAdvTerm), g(m.dlogit), m.logitsT, y, n, k, -float32(b[3]))
+			m.advBCE(m.slot(slotAdvTerm), g(m.dlogit), y, n, -float32(b[3]))
 		}
-		be.BCEWithLogits(m.slot(slotAdvBCE), g(m.dlogitAdv), m.logitsT, y, n, k, float32(b[4]))
+		m.advBCE(m.slot(slotAdvBCE), g(m.dlogitAdv), y, n, float32(b[4]))
 	}
 	return offset
+}
+
+// advBCE is the adversary's cross-entropy, class-balanced when configured.
+func (m *Net) advBCE(loss, dlogit, y Tensor, n int, scale float32) {
+	if m.posW != nil {
+		m.be.WeightedBCEWithLogits(loss, dlogit, m.logitsT, y, m.posW, m.negW, n, m.Cfg.K(), scale)
+		return
+	}
+	m.be.BCEWithLogits(loss, dlogit, m.logitsT, y, n, m.Cfg.K(), scale)
 }
 
 // backward turns the loss gradients written by pass into parameter

@@ -62,15 +62,13 @@ var ErrInterrupted = errors.New("training interrupted")
 
 // Run trains until Net.Cfg.Epochs epochs are done, starting at t.Pos.
 func (t *Trainer) Run(ctx context.Context) error {
-	net, cfg, be := t.Net, t.Net.Cfg, t.Net.be
+	net, cfg := t.Net, t.Net.Cfg
 	if t.Train.Dim() != cfg.XDim || len(t.Train.Attrs()) != cfg.K() {
 		return fmt.Errorf("training data has %d values and %d attributes per example, the model expects %d and %d",
 			t.Train.Dim(), len(t.Train.Attrs()), cfg.XDim, cfg.K())
 	}
 	ckpt := filepath.Join(t.Dir, CheckpointFile)
-	xh := make([]float32, net.maxBatch*cfg.XDim)
-	yh := make([]float32, net.maxBatch*cfg.K())
-	xt, yt := be.Alloc(len(xh)), be.Alloc(len(yh))
+	b := newBatcher(net, t.Train)
 	elapsed := 0.0
 	if len(t.History) > 0 {
 		elapsed = t.History[len(t.History)-1].Seconds
@@ -87,10 +85,8 @@ func (t *Trainer) Run(ctx context.Context) error {
 			}
 			idx := batches[t.Pos.Batch]
 			n := len(idx)
-			t.Train.Fill(idx, xh, yh)
-			be.Upload(be.Slice(xt, 0, n*cfg.XDim), xh[:n*cfg.XDim])
-			be.Upload(be.Slice(yt, 0, n*cfg.K()), yh[:n*cfg.K()])
-			l := net.Step(be.Slice(xt, 0, n*cfg.XDim), be.Slice(yt, 0, n*cfg.K()), n, cfg.LRScale(t.Pos.Epoch))
+			x, y := b.load(idx)
+			l := net.Step(x, y, n, cfg.LRScale(t.Pos.Epoch))
 			if name, bad := nonFinite(l); bad {
 				return fmt.Errorf("epoch %d, batch %d: the %s loss is %v; stopped without saving, the last good checkpoint is %s",
 					t.Pos.Epoch+1, t.Pos.Batch+1, name, l.Values()[indexOf(name)], ckpt)
@@ -132,19 +128,14 @@ func (t *Trainer) Run(ctx context.Context) error {
 // EvaluateSplit averages the losses over a whole split, with noise from the
 // evaluation stream.
 func EvaluateSplit(net *Net, s dataset.Split) Losses {
-	cfg, be := net.Cfg, net.be
-	xh := make([]float32, net.maxBatch*cfg.XDim)
-	yh := make([]float32, net.maxBatch*cfg.K())
-	xt, yt := be.Alloc(len(xh)), be.Alloc(len(yh))
+	b := newBatcher(net, s)
 	var sum Losses
 	offset := uint64(0)
 	for _, idx := range dataset.Batches(s.Len(), net.maxBatch, false, 0, 0) {
 		n := len(idx)
-		s.Fill(idx, xh, yh)
-		be.Upload(be.Slice(xt, 0, n*cfg.XDim), xh[:n*cfg.XDim])
-		be.Upload(be.Slice(yt, 0, n*cfg.K()), yh[:n*cfg.K()])
+		x, y := b.load(idx)
 		var l Losses
-		l, offset = net.Evaluate(be.Slice(xt, 0, n*cfg.XDim), be.Slice(yt, 0, n*cfg.K()), n, evalSeed(cfg), offset)
+		l, offset = net.Evaluate(x, y, n, evalSeed(net.Cfg), offset)
 		sum = addScaled(sum, l, float64(n))
 	}
 	return addScaled(Losses{}, sum, 1/float64(s.Len()))

@@ -88,7 +88,7 @@ func runBench(c *cli.Context) error {
 		for _, b := range backends {
 			r := bench.Run(b, cs, c.Duration("min-time"))
 			rate, unit := r.Rate()
-			cells = append(cells, r.PerRun.Round(100*time.Nanosecond).String(), fmt.Sprintf("%.3g %s", rate, unit))
+			cells = append(cells, fmtDuration(r.PerRun), fmt.Sprintf("%.3g %s", rate, unit))
 			times = append(times, r.PerRun)
 		}
 		if len(times) > 1 {
@@ -97,4 +97,17 @@ func runBench(c *cli.Context) error {
 		row(cells...)
 	}
 	return w.Flush()
+}
+
+// fmtDuration prints three significant digits in the unit that suits.
+func fmtDuration(d time.Duration) string {
+	s := d.Seconds()
+	switch {
+	case s >= 1:
+		return fmt.Sprintf("%.3g s", s)
+	case s >= 1e-3:
+		return fmt.Sprintf("%.3g ms", s*1e3)
+	default:
+		return fmt.Sprintf("%.3g µs", s*1e6)
+	}
 }

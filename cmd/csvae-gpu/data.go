@@ -25,6 +25,19 @@ func loadSplits(cfg model.Config) (train, test dataset.Split, err error) {
 	return nil, nil, fmt.Errorf("unknown dataset %q (want swissroll)", cfg.Dataset)
 }
 
+// labelRates is the share of training examples with each attribute present.
+func labelRates(s dataset.Split) []float64 {
+	rates := make([]float64, len(s.Attrs()))
+	for a := range rates {
+		pos := 0
+		for _, v := range dataset.Labels(s, a) {
+			pos += v
+		}
+		rates[a] = float64(pos) / float64(s.Len())
+	}
+	return rates
+}
+
 // split picks "train" or "test".
 func split(cfg model.Config, name string) (dataset.Split, error) {
 	tr, te, err := loadSplits(cfg)

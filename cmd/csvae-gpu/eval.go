@@ -23,7 +23,8 @@ func evalCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "run", Usage: "run directory written by train (repeatable)"},
 			&cli.StringFlag{Name: "split", Value: "test", Usage: "train or test"},
-			&cli.Uint64Flag{Name: "seed", Usage: "seed of the latent samples (default: derived from the run's seed)"},
+			&cli.Uint64Flag{Name: "seed", Usage: "seed of the first draw of latent samples (default: derived from the run's seed)"},
+			&cli.IntFlag{Name: "draws", Value: 10, Usage: "independent posterior draws to average the estimate over"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, markdown or json"},
 		}, deviceFlags...),
 		Action: evaluate,
@@ -68,7 +69,10 @@ func evaluate(c *cli.Context) error {
 		if c.IsSet("seed") {
 			seed = c.Uint64("seed")
 		}
-		kls, err := model.EstimateKL(net.Cfg, model.EncodeSplit(net, s, true, seed))
+		if c.Int("draws") < 1 {
+			return fmt.Errorf("--draws must be at least 1, got %d", c.Int("draws"))
+		}
+		kls, _, err := model.EstimateKLDraws(net, s, seed, c.Int("draws"))
 		if err != nil {
 			return fmt.Errorf("%s: %w", dir, err)
 		}
@@ -92,28 +96,29 @@ func evaluate(c *cli.Context) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(results)
 	case "markdown":
-		fmt.Println("| model | attribute | epochs | train time | test recon | KL in z | KL in w |")
+		fmt.Println("| model | attribute | epochs | train time | test recon | KL in z (mean ± sd) | KL in w (mean ± sd) |")
 		fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
 		for _, r := range results {
 			for _, k := range r.KL {
-				fmt.Printf("| %s | %s | %d | %s | %.4f | %.3f | %s |\n", r.Model, k.Attr, r.Epochs,
-					time.Duration(r.Seconds*float64(time.Second)).Round(time.Second), r.TestLoss["recon"], k.Z, wCell(k, "%.3f"))
+				fmt.Printf("| %s | %s | %d | %s | %.4f | %.3f ± %.3f | %s |\n", r.Model, k.Attr, r.Epochs,
+					time.Duration(r.Seconds*float64(time.Second)).Round(time.Second), r.TestLoss["recon"], k.Z, k.ZSD, wCell(k))
 			}
 		}
 	default:
 		for _, r := range results {
 			fmt.Printf("%s: %s, %d epochs, %s split, test recon %.4f\n", r.Run, r.Model, r.Epochs, r.Split, r.TestLoss["recon"])
 			for _, k := range r.KL {
-				fmt.Printf("  %-12s KL in z %7.3f   KL in w %7s   (y=1: %d, y=0: %d)\n", k.Attr, k.Z, wCell(k, "%.3f"), k.N1, k.N0)
+				fmt.Printf("  %-12s KL in z %6.3f ± %.3f   KL in w %s   (y=1: %d, y=0: %d; mean ± sd over %d draws)\n",
+					k.Attr, k.Z, k.ZSD, wCell(k), k.N1, k.N0, k.Draws)
 			}
 		}
 	}
 	return nil
 }
 
-func wCell(k model.LatentKL, f string) string {
+func wCell(k model.LatentKL) string {
 	if !k.HasW {
 		return "n/a"
 	}
-	return fmt.Sprintf(f, k.W)
+	return fmt.Sprintf("%.3f ± %.3f", k.W, k.WSD)
 }

@@ -19,6 +19,9 @@ import (
 const (
 	klFile     = "kl.csv"
 	lossesPlot = "losses.png"
+	// klDraws is how many posterior draws each KL estimate during training
+	// averages; eval's --draws defaults higher.
+	klDraws = 5
 )
 
 // reporter draws a run's pictures and keeps its latent KL estimates.
@@ -60,8 +63,7 @@ func (r *reporter) plots(hist []model.EpochRecord) error {
 		return nil
 	}
 	epoch := hist[len(hist)-1].Epoch
-	enc := model.EncodeSplit(r.net, r.test, true, model.SampleSeed(cfg))
-	kls, err := model.EstimateKL(cfg, enc)
+	kls, enc, err := model.EstimateKLDraws(r.net, r.test, model.SampleSeed(cfg), klDraws)
 	if err != nil {
 		return err
 	}
@@ -189,17 +191,17 @@ func sanitize(s string) string {
 	}, s)
 }
 
-const klHeader = "epoch,attr,kl_z,kl_w,n1,n0"
+const klHeader = "epoch,attr,kl_z,kl_w,kl_z_sd,kl_w_sd,draws,n1,n0"
 
 func writeKL(path string, rows []klRow) error {
 	var b strings.Builder
 	b.WriteString(klHeader + "\n")
 	for _, k := range rows {
-		w := ""
+		w, wsd := "", ""
 		if k.HasW {
-			w = strconv.FormatFloat(k.W, 'f', 4, 64)
+			w, wsd = strconv.FormatFloat(k.W, 'f', 4, 64), strconv.FormatFloat(k.WSD, 'f', 4, 64)
 		}
-		fmt.Fprintf(&b, "%d,%s,%.4f,%s,%d,%d\n", k.epoch, k.Attr, k.Z, w, k.N1, k.N0)
+		fmt.Fprintf(&b, "%d,%s,%.4f,%s,%.4f,%s,%d,%d,%d\n", k.epoch, k.Attr, k.Z, w, k.ZSD, wsd, k.Draws, k.N1, k.N0)
 	}
 	return atomicfile.WriteFile(path, []byte(b.String()))
 }
@@ -222,19 +224,17 @@ func readKL(path string) ([]klRow, error) {
 		var k klRow
 		var err error
 		k.Attr = rec[1]
-		k.epoch, err = strconv.Atoi(rec[0])
-		if err == nil {
-			k.Z, err = strconv.ParseFloat(rec[2], 64)
-		}
-		if err == nil && rec[3] != "" {
-			k.HasW = true
-			k.W, err = strconv.ParseFloat(rec[3], 64)
-		}
-		if err == nil {
-			k.N1, err = strconv.Atoi(rec[4])
-		}
-		if err == nil {
-			k.N0, err = strconv.Atoi(rec[5])
+		k.HasW = rec[3] != ""
+		for i, dst := range []any{&k.epoch, nil, &k.Z, &k.W, &k.ZSD, &k.WSD, &k.Draws, &k.N1, &k.N0} {
+			if err != nil || dst == nil || rec[i] == "" {
+				continue
+			}
+			switch d := dst.(type) {
+			case *int:
+				*d, err = strconv.Atoi(rec[i])
+			case *float64:
+				*d, err = strconv.ParseFloat(rec[i], 64)
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, i+2, err)

@@ -40,6 +40,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "betas", Value: joinFloats(d.Betas[:]), Usage: "beta1..beta5: recon, KL(w), KL(z), adversary term, adversary BCE"},
 			&cli.StringFlag{Name: "prior", Value: "0,0.1,3,1", Usage: "fixed p(w|y): mean and sd for y=1, then for y=0"},
 			&cli.BoolFlag{Name: "learned-prior", Usage: "learn p(w|y) with an MLP instead of the fixed prior"},
+			&cli.BoolFlag{Name: "adv-balance", Usage: "train the adversary with a class-balanced cross-entropy (see README)"},
 			&cli.IntFlag{Name: "dz", Value: d.Dz, Usage: "dimension of z"},
 			&cli.IntFlag{Name: "hidden", Value: d.Hidden, Usage: "width of every MLP hidden layer"},
 			&cli.IntFlag{Name: "layers", Value: d.Layers, Usage: "hidden layers per MLP"},
@@ -161,6 +162,9 @@ func newRun(c *cli.Context, be model.Backend) (*model.Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.AdvBalance = c.Bool("adv-balance"); cfg.AdvBalance {
+		cfg.LabelRates = labelRates(train)
+	}
 	net, err := model.NewNet(be, cfg, cfg.Batch)
 	if err != nil {
 		return nil, err
@@ -202,7 +206,7 @@ func resumeRun(c *cli.Context, be model.Backend, dir string) (*model.Trainer, er
 	if _, err := os.Stat(ckpt); err != nil {
 		return nil, fmt.Errorf("--resume %s: no checkpoint there (%v)", dir, unwrapPath(err))
 	}
-	for _, f := range []string{"model", "dataset", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
+	for _, f := range []string{"model", "dataset", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
 		if c.IsSet(f) {
 			return nil, fmt.Errorf("--%s cannot change when resuming; only --epochs, --checkpoint-every and --plot-every can", f)
 		}
