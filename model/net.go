@@ -47,22 +47,26 @@ type Net struct {
 	// noise an uninterrupted one would have.
 	Offset uint64
 
-	maxBatch            int
-	trunk, encZ, encW   *Seq
-	zMu, zLv, wMu, wLv  *Dense
-	prior               *Seq
-	pMu, pLv            *Dense
-	dec, adv            *Seq
-	z, zEps, w, wEps    buffer
-	dzMu, dzLv, dwMu    buffer
-	dwLv, pm, plv       buffer
-	dpm, dplv, dxhat    buffer
-	dlogit, dlogitAdv   buffer
-	posW, negW          Tensor // class weights of the adversary's cross-entropy, nil when unbalanced
-	scalars             Tensor
-	host                [numSlots]float32
-	zmuT, zlvT          Tensor
-	wmuT, wlvT, logitsT Tensor
+	maxBatch int
+	// The pieces, wired by pass and backward.
+	trunk, encZ, encW, prior, dec, adv *Seq
+	zMu, zLv, wMu, wLv, pMu, pLv       *Dense
+	// Draws of z and w with their standard-normal noise.
+	z, zEps, w, wEps buffer
+	// Gradients the loss kernels write: of the posteriors' parameters, of
+	// the learned prior, of x̂ and of the adversary's logits (through the
+	// main objective, and through its own).
+	dzMu, dzLv, dwMu, dwLv, dpm, dplv buffer
+	dxhat, dlogit, dlogitAdv          buffer
+	// The fixed prior expanded from the labels.
+	pm, plv buffer
+	// Class weights of the adversary's cross-entropy, nil when unbalanced.
+	posW, negW Tensor
+	// Loss slots on the backend and their host copy.
+	scalars Tensor
+	host    [numSlots]float32
+	// Outputs of the last forward pass that backward and Encode read.
+	zmuT, zlvT, wmuT, wlvT, logitsT Tensor
 }
 
 // NewNet builds the model of cfg on be for batches of up to maxBatch

@@ -88,8 +88,12 @@ func (t *Trainer) Run(ctx context.Context) error {
 			x, y := b.load(idx)
 			l := net.Step(x, y, n, cfg.LRScale(t.Pos.Epoch))
 			if name, bad := nonFinite(l); bad {
-				return fmt.Errorf("epoch %d, batch %d: the %s loss is %v; stopped without saving, the last good checkpoint is %s",
-					t.Pos.Epoch+1, t.Pos.Batch+1, name, l.Values()[indexOf(name)], ckpt)
+				kept := "the last good checkpoint is " + ckpt
+				if _, err := os.Stat(ckpt); err != nil {
+					kept = "no checkpoint had been written yet"
+				}
+				return fmt.Errorf("epoch %d, batch %d: the %s loss is %v; stopped without saving, %s",
+					t.Pos.Epoch+1, t.Pos.Batch+1, name, l.Values()[indexOf(name)], kept)
 			}
 			t.Pos.Sum = addScaled(t.Pos.Sum, l, float64(n))
 			t.Pos.Count += n

@@ -15,7 +15,7 @@ epochs=${3:-100}
 bin=bin/csvae-gpu
 [ -x "$bin" ] || go build -o "$bin" ./cmd/csvae-gpu
 
-recipe=(--betas 20,1,1,100,1 --adv-balance --adv-lr 3e-3 --lr-decay 0.98)
+recipe=(--betas 20,1,2,100,1 --adv-balance --adv-lr 3e-3 --lr-decay 0.98)
 mkdir -p "$out"
 for m in vae csvae-noadv csvae; do
   rm -rf "$out/$m"

@@ -201,7 +201,7 @@ func TestToyRecipeSeparatesLabel(t *testing.T) {
 	for _, m := range []string{"csvae", "csvae-noadv"} {
 		dir := filepath.Join(t.TempDir(), m)
 		args := []string{"train", "--model", m, "--out", dir, "--seed", "7", "--epochs", "30", "--plot-every", "30", "--quiet",
-			"--betas", "20,1,1,100,1", "--adv-balance", "--adv-lr", "3e-3", "--lr-decay", "0.98"}
+			"--betas", "20,1,2,100,1", "--adv-balance", "--adv-lr", "3e-3", "--lr-decay", "0.98"}
 		if _, stderr, code := run(t, args...); code != 0 {
 			t.Fatalf("train %s: %s", m, stderr)
 		}
