@@ -220,7 +220,7 @@ func TestToyRecipeSeparatesLabel(t *testing.T) {
 	if cs := kl["csvae"]; cs.Z > 0.1 || cs.W < 1.3 {
 		t.Errorf("csvae: KL in z %.3f (want <= 0.1), in w %.2f (want >= 1.3)", cs.Z, cs.W)
 	}
-	if kl["csvae-noadv"].Z < kl["csvae"].Z+0.1 {
+	if kl["csvae-noadv"].Z < kl["csvae"].Z+0.08 {
 		t.Errorf("csvae-noadv's z (KL %.3f) should carry clearly more of the label than csvae's (%.3f)", kl["csvae-noadv"].Z, kl["csvae"].Z)
 	}
 }
