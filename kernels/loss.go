@@ -5,80 +5,45 @@ import "math"
 // Losses over n examples of d values each: summed over the d values of an
 // example and averaged over the n examples, the one convention of the design.
 
-// MSE writes the squared error of xhat against x to loss[0] and, when dxhat
-// is not nil, the gradient of scale*loss[0] to dxhat.
-func MSE(loss, dxhat, xhat, x []float32, n, d int, scale float32) {
+// meanLoss writes the sum of value(i) over the n*d elements, divided by n,
+// to loss[0] and, when grad is not nil, grad[i] = scale/n * deriv(i): the
+// shape every elementwise loss below shares.
+func meanLoss(loss, grad []float32, n, d int, scale float32, value, deriv func(i int) float64) {
 	total := sumChunks(n*d, func(lo, hi int) float64 {
 		s := 0.0
 		for i := lo; i < hi; i++ {
-			e := float64(xhat[i]) - float64(x[i])
-			s += e * e
+			s += value(i)
 		}
 		return s
 	})
 	loss[0] = float32(total / float64(n))
-	if dxhat == nil {
+	if grad == nil {
 		return
 	}
-	g := 2 * float64(scale) / float64(n)
+	g := float64(scale) / float64(n)
 	parallelFor(n*d, elemGrain, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			dxhat[i] = float32(g * (float64(xhat[i]) - float64(x[i])))
+			grad[i] = float32(g * deriv(i))
 		}
 	})
+}
+
+// MSE writes the squared error of xhat against x to loss[0] and, when dxhat
+// is not nil, the gradient of scale*loss[0] to dxhat.
+func MSE(loss, dxhat, xhat, x []float32, n, d int, scale float32) {
+	diff := func(i int) float64 { return float64(xhat[i]) - float64(x[i]) }
+	meanLoss(loss, dxhat, n, d, scale,
+		func(i int) float64 { e := diff(i); return e * e },
+		func(i int) float64 { return 2 * diff(i) })
 }
 
 // BCEWithLogits writes the binary cross-entropy of sigmoid(logit) against
 // targets in [0,1] to loss[0], from the logits so that saturated predictions
 // stay finite, and, when dlogit is not nil, the gradient of scale*loss[0].
 func BCEWithLogits(loss, dlogit, logit, target []float32, n, d int, scale float32) {
-	total := sumChunks(n*d, func(lo, hi int) float64 {
-		s := 0.0
-		for i := lo; i < hi; i++ {
-			a := float64(logit[i])
-			s += softplus(a) - float64(target[i])*a
-		}
-		return s
-	})
-	loss[0] = float32(total / float64(n))
-	if dlogit == nil {
-		return
-	}
-	g := float64(scale) / float64(n)
-	parallelFor(n*d, elemGrain, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			dlogit[i] = float32(g * (float64(sigmoid(logit[i])) - float64(target[i])))
-		}
-	})
-}
-
-// NegEntropyWithLogits writes sum_j [q log q + (1-q) log(1-q)], q =
-// sigmoid(logit), to loss[0]: the adversary's negative entropy, smallest when
-// its predictions are uninformative. With log q = -softplus(-a) and
-// log(1-q) = -softplus(a) it stays finite for any logit a, and its
-// derivative is simply q(1-q)*a.
-func NegEntropyWithLogits(loss, dlogit, logit []float32, n, d int, scale float32) {
-	total := sumChunks(n*d, func(lo, hi int) float64 {
-		s := 0.0
-		for i := lo; i < hi; i++ {
-			a := float64(logit[i])
-			q := 1 / (1 + math.Exp(-a))
-			s -= q*softplus(-a) + (1-q)*softplus(a)
-		}
-		return s
-	})
-	loss[0] = float32(total / float64(n))
-	if dlogit == nil {
-		return
-	}
-	g := float64(scale) / float64(n)
-	parallelFor(n*d, elemGrain, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			a := float64(logit[i])
-			q := 1 / (1 + math.Exp(-a))
-			dlogit[i] = float32(g * q * (1 - q) * a)
-		}
-	})
+	meanLoss(loss, dlogit, n, d, scale,
+		func(i int) float64 { a := float64(logit[i]); return softplus(a) - float64(target[i])*a },
+		func(i int) float64 { return float64(sigmoid(logit[i])) - float64(target[i]) })
 }
 
 // WeightedBCEWithLogits is BCEWithLogits with a weight per column and class:
@@ -94,22 +59,29 @@ func WeightedBCEWithLogits(loss, dlogit, logit, target, posWeight, negWeight []f
 		}
 		return float64(negWeight[i%d])
 	}
-	total := sumChunks(n*d, func(lo, hi int) float64 {
-		s := 0.0
-		for i := lo; i < hi; i++ {
+	meanLoss(loss, dlogit, n, d, scale,
+		func(i int) float64 {
 			a := float64(logit[i])
-			s += weight(i) * (softplus(a) - float64(target[i])*a)
-		}
-		return s
-	})
-	loss[0] = float32(total / float64(n))
-	if dlogit == nil {
-		return
-	}
-	g := float64(scale) / float64(n)
-	parallelFor(n*d, elemGrain, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			dlogit[i] = float32(g * weight(i) * (float64(sigmoid(logit[i])) - float64(target[i])))
-		}
-	})
+			return weight(i) * (softplus(a) - float64(target[i])*a)
+		},
+		func(i int) float64 { return weight(i) * (float64(sigmoid(logit[i])) - float64(target[i])) })
+}
+
+// NegEntropyWithLogits writes sum_j [q log q + (1-q) log(1-q)], q =
+// sigmoid(logit), to loss[0]: the adversary's negative entropy, smallest when
+// its predictions are uninformative. With log q = -softplus(-a) and
+// log(1-q) = -softplus(a) it stays finite for any logit a, and its
+// derivative is simply q(1-q)*a.
+func NegEntropyWithLogits(loss, dlogit, logit []float32, n, d int, scale float32) {
+	meanLoss(loss, dlogit, n, d, scale,
+		func(i int) float64 {
+			a := float64(logit[i])
+			q := 1 / (1 + math.Exp(-a))
+			return -(q*softplus(-a) + (1-q)*softplus(a))
+		},
+		func(i int) float64 {
+			a := float64(logit[i])
+			q := 1 / (1 + math.Exp(-a))
+			return q * (1 - q) * a
+		})
 }
