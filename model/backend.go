@@ -4,6 +4,12 @@
 // on the GPU.
 package model
 
+import "github.com/csvae-gpu/csvae-gpu/kernels"
+
+// ConvGeom is a convolution's shape (see kernels.ConvGeom); a transposed
+// convolution is described by the convolution it transposes.
+type ConvGeom = kernels.ConvGeom
+
 // Tensor is a flat float32 buffer owned by a Backend: a Go slice on the CPU,
 // device memory on the GPU. Shapes are kept by the layers that use it.
 type Tensor interface {
@@ -59,6 +65,14 @@ type Backend interface {
 	DenseBackwardParams(dw, db, dy, x Tensor, n, in, out int)
 	Activation(a Act, y, x Tensor)
 	ActivationBackward(a Act, dx, dy, x, y Tensor)
+
+	ConvForward(y, x, w, b Tensor, g ConvGeom)
+	ConvBackwardData(dx, dy, w Tensor, g ConvGeom, accumulate bool)
+	ConvBackwardFilter(dw, db, dy, x Tensor, g ConvGeom)
+	AddChannelBias(y, b Tensor, n, c, p int)
+	ChannelBiasBackward(db, dy Tensor, n, c, p int)
+	BatchNormForward(y, x, gamma, beta, mean, invstd, runMean, runVar Tensor, n, c, p int, momentum, eps float32, training bool)
+	BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, mean, invstd Tensor, n, c, p int)
 
 	Reparameterize(z, eps, mu, logvar Tensor, seed, offset uint64)
 	ReparameterizeBackward(dmu, dlogvar, dz, eps, logvar Tensor)

@@ -48,19 +48,25 @@ func SaveCheckpoint(path string, net *Net, pos Position) error {
 		for _, p := range ps.Params() {
 			ts = append(ts, safetensors.F32(p.Name, p.Shape, values[p.off:p.off+p.Size()]))
 		}
-		ts = append(ts,
-			safetensors.F32("adam."+ps.Name+".m", []int{ps.Size()}, m),
-			safetensors.F32("adam."+ps.Name+".v", []int{ps.Size()}, v))
-		meta["step."+ps.Name] = strconv.Itoa(ps.Step)
+		if ps.Trainable {
+			ts = append(ts,
+				safetensors.F32("adam."+ps.Name+".m", []int{ps.Size()}, m),
+				safetensors.F32("adam."+ps.Name+".v", []int{ps.Size()}, v))
+			meta["step."+ps.Name] = strconv.Itoa(ps.Step)
+		}
 	}
 	return safetensors.WriteFile(path, safetensors.File{Tensors: ts, Metadata: meta})
 }
 
 func (m *Net) paramSets() []*ParamSet {
-	if m.Adv == nil {
-		return []*ParamSet{m.Main}
+	sets := []*ParamSet{m.Main}
+	if m.Adv != nil {
+		sets = append(sets, m.Adv)
 	}
-	return []*ParamSet{m.Main, m.Adv}
+	if m.State != nil {
+		sets = append(sets, m.State)
+	}
+	return sets
 }
 
 // LoadCheckpoint rebuilds the net saved at path on be (for batches of up to
@@ -109,6 +115,12 @@ func LoadCheckpoint(path string, be Backend, maxBatch int) (*Net, Position, erro
 				return nil, pos, bad("parameter %s: shape %v, want %v", p.Name, t.Shape, p.Shape)
 			}
 			copy(values[p.off:], v)
+		}
+		if !ps.Trainable {
+			if err := ps.SetState(be, values, nil, nil); err != nil {
+				return nil, pos, bad("%v", err)
+			}
+			continue
 		}
 		var mv [2][]float32
 		for i, which := range []string{"m", "v"} {

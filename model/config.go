@@ -26,10 +26,17 @@ type Config struct {
 	Standardize bool `json:"standardize"`
 	Dz          int  `json:"dz"` // free latent z
 
-	// Vector-data networks: every MLP has Layers hidden layers of Hidden units.
-	Hidden int     `json:"hidden"`
-	Layers int     `json:"layers"`
-	Slope  float32 `json:"leaky_slope"`
+	// Arch is "mlp" for vector data: every network is an MLP of Layers
+	// hidden layers of Hidden units. "conv" is the design's image network
+	// for ImageSize x ImageSize RGB images: a trunk of 4x4 stride-2
+	// convolutions with ConvChannels channels, dense heads, a mirrored
+	// decoder of transposed convolutions.
+	Arch         string  `json:"arch"`
+	Hidden       int     `json:"hidden,omitempty"`
+	Layers       int     `json:"layers,omitempty"`
+	ImageSize    int     `json:"image_size,omitempty"`
+	ConvChannels []int   `json:"conv_channels,omitempty"`
+	Slope        float32 `json:"leaky_slope"`
 
 	Betas [5]float64 `json:"betas"` // recon, KL(w), KL(z), adversary term, adversary BCE
 	Prior Prior      `json:"prior"`
@@ -58,13 +65,29 @@ type Config struct {
 func DefaultConfig(model string) Config {
 	return Config{
 		Model: model, Dataset: "swissroll", Attrs: []string{"x1>=10"}, XDim: 3, Standardize: true, Dz: 2,
-		Hidden: 64, Layers: 2, Slope: 0.2,
+		Arch: "mlp", Hidden: 64, Layers: 2, Slope: 0.2,
 		Betas: [5]float64{20, 1, 0.2, 10, 1},
 		// y=1: N(0, 0.1^2); y=0: N(3, 1).
 		Prior: Prior{Mu1: 0, LogVar1: float32(math.Log(0.01)), Mu0: 3, LogVar0: 0},
 		Batch: 128, Epochs: 100, LR: 1e-3, AdvLR: 1e-3, LRDecay: 1,
 		Seed: 1, DataSeed: 1, CkptEvery: 10, PlotEvery: 10,
 	}
+}
+
+// ImageConfig returns the settings for model on size x size RGB images with
+// the given attributes: the CelebA-64 network of the design at 64 (trunk
+// 32-64-128-256, Dz 64), a three-layer version at 32 (32-64-128).
+func ImageConfig(model string, size int, attrs []string) Config {
+	c := DefaultConfig(model)
+	c.Dataset, c.Attrs, c.Standardize = "celeba", attrs, false
+	c.Arch, c.Hidden, c.Layers = "conv", 0, 0
+	c.ImageSize, c.XDim, c.Dz = size, 3*size*size, 64
+	c.ConvChannels = []int{32, 64, 128, 256}
+	if size <= 32 {
+		c.ConvChannels = []int{32, 64, 128}
+	}
+	c.Batch, c.Epochs, c.PlotEvery, c.CkptEvery = 64, 20, 1, 1
+	return c
 }
 
 // K is the number of attributes.
@@ -120,8 +143,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("at least one attribute is needed")
 	case c.Dz < 1:
 		return fmt.Errorf("dz must be positive, got %d", c.Dz)
-	case c.Hidden < 1 || c.Layers < 1:
+	case c.Arch == "mlp" && (c.Hidden < 1 || c.Layers < 1):
 		return fmt.Errorf("hidden and layers must be positive, got %d and %d", c.Hidden, c.Layers)
+	case c.Arch == "conv" && (len(c.ConvChannels) == 0 || c.ImageSize < 2<<len(c.ConvChannels) || c.ImageSize%(1<<len(c.ConvChannels)) != 0):
+		return fmt.Errorf("image_size %d does not halve %d times to a whole feature map", c.ImageSize, len(c.ConvChannels))
+	case c.Arch == "conv" && c.XDim != 3*c.ImageSize*c.ImageSize:
+		return fmt.Errorf("input_dim %d is not 3x%dx%d", c.XDim, c.ImageSize, c.ImageSize)
+	case c.Arch != "mlp" && c.Arch != "conv":
+		return fmt.Errorf("unknown arch %q (want mlp or conv)", c.Arch)
 	case c.Batch < 1:
 		return fmt.Errorf("batch must be positive, got %d", c.Batch)
 	case c.Epochs < 0:

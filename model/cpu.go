@@ -83,6 +83,32 @@ func (CPU) ActivationBackward(a Act, dx, dy, x, y Tensor) {
 	}
 }
 
+func (CPU) ConvForward(y, x, w, b Tensor, g ConvGeom) {
+	kernels.ConvForward(f(y), f(x), f(w), f(b), g)
+}
+
+func (CPU) ConvBackwardData(dx, dy, w Tensor, g ConvGeom, accumulate bool) {
+	kernels.ConvBackwardData(f(dx), f(dy), f(w), g, accumulate)
+}
+
+func (CPU) ConvBackwardFilter(dw, db, dy, x Tensor, g ConvGeom) {
+	kernels.ConvBackwardFilter(f(dw), f(db), f(dy), f(x), g)
+}
+
+func (CPU) AddChannelBias(y, b Tensor, n, c, p int) { kernels.AddChannelBias(f(y), f(b), n, c, p) }
+
+func (CPU) ChannelBiasBackward(db, dy Tensor, n, c, p int) {
+	kernels.ChannelBiasBackward(f(db), f(dy), n, c, p)
+}
+
+func (CPU) BatchNormForward(y, x, gamma, beta, mean, invstd, runMean, runVar Tensor, n, c, p int, momentum, eps float32, training bool) {
+	kernels.BatchNormForward(f(y), f(x), f(gamma), f(beta), f(mean), f(invstd), f(runMean), f(runVar), n, c, p, momentum, eps, training)
+}
+
+func (CPU) BatchNormBackward(dx, dgamma, dbeta, dy, x, gamma, mean, invstd Tensor, n, c, p int) {
+	kernels.BatchNormBackward(f(dx), f(dgamma), f(dbeta), f(dy), f(x), f(gamma), f(mean), f(invstd), n, c, p)
+}
+
 func (CPU) Reparameterize(z, eps, mu, logvar Tensor, seed, offset uint64) {
 	kernels.Reparameterize(f(z), f(eps), f(mu), f(logvar), seed, offset)
 }

@@ -42,6 +42,8 @@ type Net struct {
 	be   Backend
 	Main *ParamSet // encoders, decoder, learned prior
 	Adv  *ParamSet // the adversary; nil when the model has none
+	// State holds batch norm's running statistics; nil without batch norm.
+	State *ParamSet
 	// Offset is the position in the training noise stream (in Philox
 	// blocks); it is saved with the checkpoint so a resumed run draws the
 	// noise an uninterrupted one would have.
@@ -59,7 +61,8 @@ type Net struct {
 	dzMu, dzLv, dwMu, dwLv, dpm, dplv buffer
 	dxhat, dlogit, dlogitAdv          buffer
 	// The fixed prior expanded from the labels.
-	pm, plv buffer
+	pm, plv    buffer
+	batchNorms []*BatchNorm2D
 	// Class weights of the adversary's cross-entropy, nil when unbalanced.
 	posW, negW Tensor
 	// Loss slots on the backend and their host copy.
@@ -78,35 +81,46 @@ func NewNet(be Backend, cfg Config, maxBatch int) (*Net, error) {
 	m := &Net{Cfg: cfg, be: be, maxBatch: maxBatch, Main: NewParamSet("main")}
 	k, zd, wd := cfg.K(), cfg.ZDim(), cfg.WDim()
 	act := Act{Kind: LeakyReLU, Slope: cfg.Slope}
-	mlp := func(ps *ParamSet, name string, ins ...int) *Seq {
+	mlp := func(ps *ParamSet, name string, hidden, layers int, ins ...int) *Seq {
 		s := NewSeq(ins...)
-		for i := range cfg.Layers {
+		for i := range layers {
 			if i > 0 {
-				ins = []int{cfg.Hidden}
+				ins = []int{hidden}
 			}
-			s.Add(NewDense(be, ps, fmt.Sprintf("%s.%d", name, i), maxBatch, ins, cfg.Hidden))
-			s.Add(NewActivation(be, act, maxBatch, cfg.Hidden))
+			s.Add(NewDense(be, ps, fmt.Sprintf("%s.%d", name, i), maxBatch, ins, hidden))
+			s.Add(NewActivation(be, act, maxBatch, hidden))
 		}
 		return s
 	}
+	// Widths of the heads, the adversary and the learned prior: the MLP
+	// settings for vector data, the design's CelebA network for images.
+	head, headLayers, small, smallLayers := cfg.Hidden, cfg.Layers, cfg.Hidden, cfg.Layers
+	if cfg.Arch == "conv" {
+		head, headLayers, small, smallLayers = 256, 1, 64, 2
+	}
 
-	m.trunk = NewSeq(cfg.XDim)
+	if cfg.Arch == "conv" {
+		m.State = NewStateSet("state")
+		m.trunk = m.convTrunk(act)
+	} else {
+		m.trunk = NewSeq(cfg.XDim)
+	}
 	h := m.trunk.OutDim()
 	if cfg.Model == "condvae" {
-		m.encZ = mlp(m.Main, "enc_z", h, k)
+		m.encZ = mlp(m.Main, "enc_z", head, headLayers, h, k)
 	} else {
-		m.encZ = mlp(m.Main, "enc_z", h)
+		m.encZ = mlp(m.Main, "enc_z", head, headLayers, h)
 	}
-	m.zMu = NewDense(be, m.Main, "enc_z.mu", maxBatch, []int{cfg.Hidden}, zd)
-	m.zLv = NewDense(be, m.Main, "enc_z.logvar", maxBatch, []int{cfg.Hidden}, zd)
+	m.zMu = NewDense(be, m.Main, "enc_z.mu", maxBatch, []int{head}, zd)
+	m.zLv = NewDense(be, m.Main, "enc_z.logvar", maxBatch, []int{head}, zd)
 	if cfg.HasW() {
-		m.encW = mlp(m.Main, "enc_w", h, k)
-		m.wMu = NewDense(be, m.Main, "enc_w.mu", maxBatch, []int{cfg.Hidden}, wd)
-		m.wLv = NewDense(be, m.Main, "enc_w.logvar", maxBatch, []int{cfg.Hidden}, wd)
+		m.encW = mlp(m.Main, "enc_w", head, headLayers, h, k)
+		m.wMu = NewDense(be, m.Main, "enc_w.mu", maxBatch, []int{head}, wd)
+		m.wLv = NewDense(be, m.Main, "enc_w.logvar", maxBatch, []int{head}, wd)
 		if cfg.LearnedPrior {
-			m.prior = mlp(m.Main, "prior", k)
-			m.pMu = NewDense(be, m.Main, "prior.mu", maxBatch, []int{cfg.Hidden}, wd)
-			m.pLv = NewDense(be, m.Main, "prior.logvar", maxBatch, []int{cfg.Hidden}, wd)
+			m.prior = mlp(m.Main, "prior", small, smallLayers, k)
+			m.pMu = NewDense(be, m.Main, "prior.mu", maxBatch, []int{small}, wd)
+			m.pLv = NewDense(be, m.Main, "prior.logvar", maxBatch, []int{small}, wd)
 			m.dpm, m.dplv = newBuffer(be, maxBatch, wd), newBuffer(be, maxBatch, wd)
 		} else {
 			m.pm, m.plv = newBuffer(be, maxBatch, wd), newBuffer(be, maxBatch, wd)
@@ -114,20 +128,24 @@ func NewNet(be Backend, cfg Config, maxBatch int) (*Net, error) {
 		m.w, m.wEps = newBuffer(be, maxBatch, wd), newBuffer(be, maxBatch, wd)
 		m.dwMu, m.dwLv = newBuffer(be, maxBatch, wd), newBuffer(be, maxBatch, wd)
 	}
+	decIn := []int{zd, k}
 	switch {
 	case cfg.HasW():
-		m.dec = mlp(m.Main, "dec", zd, wd)
+		decIn = []int{zd, wd}
 	case cfg.Model == "vae":
-		m.dec = mlp(m.Main, "dec", zd)
-	default:
-		m.dec = mlp(m.Main, "dec", zd, k)
+		decIn = []int{zd}
 	}
-	m.dec.Add(NewDense(be, m.Main, fmt.Sprintf("dec.%d", cfg.Layers), maxBatch, []int{cfg.Hidden}, cfg.XDim))
+	if cfg.Arch == "conv" {
+		m.dec = m.convDecoder(act, decIn)
+	} else {
+		m.dec = mlp(m.Main, "dec", cfg.Hidden, cfg.Layers, decIn...)
+		m.dec.Add(NewDense(be, m.Main, fmt.Sprintf("dec.%d", cfg.Layers), maxBatch, []int{cfg.Hidden}, cfg.XDim))
+	}
 
 	if cfg.Adversary() != "" {
 		m.Adv = NewParamSet("adversary")
-		m.adv = mlp(m.Adv, "adv", zd)
-		m.adv.Add(NewDense(be, m.Adv, fmt.Sprintf("adv.%d", cfg.Layers), maxBatch, []int{cfg.Hidden}, k))
+		m.adv = mlp(m.Adv, "adv", small, smallLayers, zd)
+		m.adv.Add(NewDense(be, m.Adv, fmt.Sprintf("adv.%d", smallLayers), maxBatch, []int{small}, k))
 		m.dlogit, m.dlogitAdv = newBuffer(be, maxBatch, k), newBuffer(be, maxBatch, k)
 		if cfg.AdvBalance {
 			pw, nw := make([]float32, k), make([]float32, k)
@@ -148,7 +166,69 @@ func NewNet(be Backend, cfg Config, maxBatch int) (*Net, error) {
 	if m.Adv != nil {
 		m.Adv.Allocate(be, cfg.Seed+1)
 	}
+	if m.State != nil {
+		m.State.Allocate(be, 0)
+	}
 	return m, nil
+}
+
+// convTrunk is the design's image encoder: 4x4 stride-2 convolutions
+// halving the image at each step, batch norm on all but the first,
+// LeakyReLU; its flattened output feeds the heads.
+func (m *Net) convTrunk(act Act) *Seq {
+	cfg, be := m.Cfg, m.be
+	s := NewSeq(cfg.XDim)
+	c, size := 3, cfg.ImageSize
+	for i, k := range cfg.ConvChannels {
+		g := ConvGeom{C: c, H: size, W: size, K: k, R: 4, S: 4, Stride: 2, Pad: 1}
+		s.Add(NewConv2D(be, m.Main, fmt.Sprintf("trunk.%d.conv", i), m.maxBatch, g))
+		c, size = k, size/2
+		if i > 0 {
+			m.addBatchNorm(s, fmt.Sprintf("trunk.%d.bn", i), c, size)
+		}
+		s.Add(NewActivation(be, act, m.maxBatch, c*size*size))
+	}
+	return s
+}
+
+// convDecoder mirrors the trunk: a dense layer to the trunk's last feature
+// map, then 4x4 stride-2 transposed convolutions with batch norm and
+// LeakyReLU back to the image, and a sigmoid.
+func (m *Net) convDecoder(act Act, ins []int) *Seq {
+	cfg, be := m.Cfg, m.be
+	ch := cfg.ConvChannels
+	size := cfg.ImageSize >> len(ch)
+	c := ch[len(ch)-1]
+	s := NewSeq(ins...)
+	s.Add(NewDense(be, m.Main, "dec.fc", m.maxBatch, ins, c*size*size))
+	s.Add(NewActivation(be, act, m.maxBatch, c*size*size))
+	for i := len(ch) - 1; i >= 0; i-- {
+		out := 3
+		if i > 0 {
+			out = ch[i-1]
+		}
+		s.Add(NewConvTranspose2D(be, m.Main, fmt.Sprintf("dec.up.%d.conv", len(ch)-1-i), m.maxBatch, c, out, size, size, 4, 2, 1))
+		c, size = out, size*2
+		if i > 0 {
+			m.addBatchNorm(s, fmt.Sprintf("dec.up.%d.bn", len(ch)-1-i), c, size)
+			s.Add(NewActivation(be, act, m.maxBatch, c*size*size))
+		}
+	}
+	s.Add(NewActivation(be, Act{Kind: Sigmoid}, m.maxBatch, cfg.XDim))
+	return s
+}
+
+func (m *Net) addBatchNorm(s *Seq, name string, c, size int) {
+	bn := NewBatchNorm2D(m.be, m.Main, m.State, name, m.maxBatch, c, size, size)
+	m.batchNorms = append(m.batchNorms, bn)
+	s.Add(bn)
+}
+
+// setTraining switches batch norm between batch and running statistics.
+func (m *Net) setTraining(on bool) {
+	for _, bn := range m.batchNorms {
+		bn.Training = on
+	}
 }
 
 // MaxBatch is the largest batch the buffers hold.
@@ -313,6 +393,7 @@ func (m *Net) readLosses() Losses {
 // losses measured before the update.
 func (m *Net) Step(x, y Tensor, n int, lrScale float64) Losses {
 	m.checkBatch(n)
+	m.setTraining(true)
 	m.Offset = m.pass(x, y, n, m.Cfg.Seed, m.Offset, true)
 	m.backward(n)
 	m.Main.Update(m.be, AdamParams{LR: float32(m.Cfg.LR * lrScale), Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
@@ -326,6 +407,7 @@ func (m *Net) Step(x, y Tensor, n int, lrScale float64) Losses {
 // from stream seed at offset; it returns the losses and the next offset.
 func (m *Net) Evaluate(x, y Tensor, n int, seed, offset uint64) (Losses, uint64) {
 	m.checkBatch(n)
+	m.setTraining(false)
 	offset = m.pass(x, y, n, seed, offset, false)
 	return m.readLosses(), offset
 }
@@ -340,6 +422,7 @@ type Latents struct {
 // log-variances and one draw from stream seed at offset.
 func (m *Net) Encode(x, y Tensor, n int, seed, offset uint64) (Latents, uint64) {
 	m.checkBatch(n)
+	m.setTraining(false)
 	offset = m.encode(x, y, n, seed, offset)
 	var l Latents
 	down := func(t Tensor) []float32 { h := make([]float32, t.Len()); m.be.Download(h, t); return h }

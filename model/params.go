@@ -11,9 +11,13 @@ type Param struct {
 	Name  string
 	Shape []int
 	Value Tensor // view into ParamSet.values
-	Grad  Tensor // view into ParamSet.grads
+	Grad  Tensor // view into ParamSet.grads; nil in a state set
 	fanIn int
-	off   int
+	// constant, when set, initialises every value to value instead of the
+	// uniform draw (batch-norm scales and shifts, running statistics).
+	constant bool
+	value    float32
+	off      int
 }
 
 // Size is the number of values in p.
@@ -30,17 +34,25 @@ func (p *Param) Size() int {
 // and the Adam update are each one kernel call over everything, and a
 // checkpoint is four copies.
 type ParamSet struct {
-	Name   string
-	params []*Param
-	byName map[string]*Param
-	size   int
-	Step   int // Adam steps taken
+	Name string
+	// Trainable sets have gradients and Adam moments; a state set (batch
+	// norm's running statistics) only has values, saved with checkpoints.
+	Trainable bool
+	params    []*Param
+	byName    map[string]*Param
+	size      int
+	Step      int // Adam steps taken
 
 	values, grads, m, v Tensor
 }
 
-// NewParamSet starts an empty set; layers add to it, then Allocate.
+// NewParamSet starts an empty trainable set; layers add to it, then Allocate.
 func NewParamSet(name string) *ParamSet {
+	return &ParamSet{Name: name, Trainable: true, byName: map[string]*Param{}}
+}
+
+// NewStateSet starts an empty set of values that are saved but not trained.
+func NewStateSet(name string) *ParamSet {
 	return &ParamSet{Name: name, byName: map[string]*Param{}}
 }
 
@@ -61,6 +73,13 @@ func (s *ParamSet) Add(name string, fanIn int, shape ...int) *Param {
 	return p
 }
 
+// AddConst registers a parameter initialised to value everywhere.
+func (s *ParamSet) AddConst(name string, value float32, shape ...int) *Param {
+	p := s.Add(name, 1, shape...)
+	p.constant, p.value = true, value
+	return p
+}
+
 // Params lists the parameters in registration order.
 func (s *ParamSet) Params() []*Param { return s.params }
 
@@ -74,16 +93,24 @@ func (s *ParamSet) Size() int { return s.size }
 // from a generator seeded with seed, in registration order, so the same
 // configuration and seed always start from the same weights.
 func (s *ParamSet) Allocate(be Backend, seed uint64) {
-	s.values, s.grads = be.Alloc(s.size), be.Alloc(s.size)
-	s.m, s.v = be.Alloc(s.size), be.Alloc(s.size)
+	s.values = be.Alloc(s.size)
+	if s.Trainable {
+		s.grads, s.m, s.v = be.Alloc(s.size), be.Alloc(s.size), be.Alloc(s.size)
+	}
 	host := make([]float32, s.size)
 	r := rand.New(rand.NewPCG(seed, 0x9E3779B97F4A7C15))
 	for _, p := range s.params {
 		p.Value = be.Slice(s.values, p.off, p.Size())
-		p.Grad = be.Slice(s.grads, p.off, p.Size())
+		if s.Trainable {
+			p.Grad = be.Slice(s.grads, p.off, p.Size())
+		}
 		bound := 1 / math.Sqrt(float64(max(1, p.fanIn)))
 		for i := p.off; i < p.off+p.Size(); i++ {
-			host[i] = float32((2*r.Float64() - 1) * bound)
+			if p.constant {
+				host[i] = p.value
+			} else {
+				host[i] = float32((2*r.Float64() - 1) * bound)
+			}
 		}
 	}
 	be.Upload(s.values, host)
@@ -98,12 +125,16 @@ func (s *ParamSet) Update(be Backend, h AdamParams) {
 	be.Adam(s.values, s.grads, s.m, s.v, h, s.Step)
 }
 
-// State returns host copies of the values and of Adam's moments.
+// State returns host copies of the values and, for a trainable set, of
+// Adam's moments.
 func (s *ParamSet) State(be Backend) (values, m, v []float32) {
-	values, m, v = make([]float32, s.size), make([]float32, s.size), make([]float32, s.size)
+	values = make([]float32, s.size)
 	be.Download(values, s.values)
-	be.Download(m, s.m)
-	be.Download(v, s.v)
+	if s.Trainable {
+		m, v = make([]float32, s.size), make([]float32, s.size)
+		be.Download(m, s.m)
+		be.Download(v, s.v)
+	}
 	return values, m, v
 }
 
