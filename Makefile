@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/csvae-gpu
 
-.PHONY: build test test-short bench toy clean
+.PHONY: build test test-short bench toy bench-reference clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/csvae-gpu
@@ -27,3 +27,8 @@ toy: build
 
 clean:
 	rm -rf bin
+
+# Our CPU training speed on the CelebA-64 network against the PyTorch
+# reference at 1 thread (needs python3-torch).
+bench-reference:
+	bash scripts/bench-reference.sh 1

@@ -17,7 +17,9 @@ func LeakyReLUForward(y, x []float32, slope float32) {
 	})
 }
 
-// LeakyReLUBackward computes dx = dy * f'(x) from the layer's input x.
+// LeakyReLUBackward computes dx = dy * f'(x) from the layer's input x, or
+// equally from its output (for a positive or zero slope the two have the
+// same sign), which lets the layer run in place; dx may be dy.
 func LeakyReLUBackward(dx, dy, x []float32, slope float32) {
 	parallelFor(len(x), elemGrain, func(lo, hi int) {
 		for i := lo; i < hi; i++ {

@@ -29,17 +29,47 @@ func (g ConvGeom) OW() int { return (g.W+2*g.Pad-g.S)/g.Stride + 1 }
 func (g ConvGeom) crs() int  { return g.C * g.R * g.S }
 func (g ConvGeom) cols() int { return g.N * g.OH() * g.OW() }
 
-// scratch recycles the large unrolled buffers between calls.
-var scratch sync.Pool
-
-func getScratch(n int) []float32 {
-	if p, ok := scratch.Get().(*[]float32); ok && cap(*p) >= n {
-		return (*p)[:n]
-	}
-	return make([]float32, n)
+// scratch keeps the large unrolled buffers between calls: a short free list
+// rather than a sync.Pool, which the collector empties at every cycle and
+// which then makes training reallocate tens of megabytes per layer.
+var scratch struct {
+	sync.Mutex
+	free [][]float32
 }
 
-func putScratch(s []float32) { scratch.Put(&s) }
+// getScratch returns a buffer of n values, the smallest free one that fits.
+func getScratch(n int) []float32 {
+	scratch.Lock()
+	defer scratch.Unlock()
+	best := -1
+	for i, b := range scratch.free {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(scratch.free[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return make([]float32, n)
+	}
+	b := scratch.free[best]
+	scratch.free = append(scratch.free[:best], scratch.free[best+1:]...)
+	return b[:n]
+}
+
+// putScratch gives a buffer back; the list keeps the four largest.
+func putScratch(b []float32) {
+	scratch.Lock()
+	defer scratch.Unlock()
+	scratch.free = append(scratch.free, b)
+	if len(scratch.free) > 4 {
+		small := 0
+		for i, f := range scratch.free {
+			if cap(f) < cap(scratch.free[small]) {
+				small = i
+			}
+		}
+		scratch.free = append(scratch.free[:small], scratch.free[small+1:]...)
+	}
+}
 
 // im2col fills col[CRS, N·OH·OW] from x.
 func im2col(col, x []float32, g ConvGeom) {

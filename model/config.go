@@ -19,8 +19,10 @@ var Kinds = []string{"vae", "condvae", "condvae-info", "csvae-noadv", "csvae"}
 type Config struct {
 	Model   string   `json:"model"`
 	Dataset string   `json:"dataset"`
-	Attrs   []string `json:"attrs"`     // attribute names, k = len(Attrs)
-	XDim    int      `json:"input_dim"` // values per example
+	Data    string   `json:"data,omitempty"`    // image datasets: a cache file or a CelebA-layout directory
+	SynthN  int      `json:"synth_n,omitempty"` // synth without Data: how many faces to generate
+	Attrs   []string `json:"attrs"`             // attribute names, k = len(Attrs)
+	XDim    int      `json:"input_dim"`         // values per example
 	// Standardize rescales vector inputs to zero mean and unit variance
 	// (training-split statistics) before the network sees them.
 	Standardize bool `json:"standardize"`

@@ -102,36 +102,39 @@ func (d *Dense) Backward(dy Tensor, n int, wantDx, paramGrads bool) []Tensor {
 	return d.dxsT
 }
 
-// Activation applies an elementwise nonlinearity.
+// Activation applies an elementwise nonlinearity in place: it overwrites
+// its input with its output, and its output gradient with its input
+// gradient. That halves the activation memory of the image network, and is
+// safe because every activation follows a layer whose output nothing else
+// reads (dense, convolution and batch-norm backward passes need their
+// inputs, not their outputs) and the gradient it receives is the next
+// layer's, used by no one after. LeakyReLU and ReLU take their derivative
+// from the sign of the output, sigmoid from the output.
 type Activation struct {
 	be  Backend
 	act Act
 	dim int
-	x   Tensor
-	y   buffer
-	dx  buffer
+	y   Tensor
 }
 
 func NewActivation(be Backend, a Act, maxBatch, dim int) *Activation {
-	return &Activation{be: be, act: a, dim: dim, y: newBuffer(be, maxBatch, dim), dx: newBuffer(be, maxBatch, dim)}
+	return &Activation{be: be, act: a, dim: dim}
 }
 
 func (a *Activation) OutDim() int { return a.dim }
 
 func (a *Activation) Forward(xs []Tensor, n int) Tensor {
-	a.x = xs[0]
-	y := a.y.rows(n)
-	a.be.Activation(a.act, y, a.x)
-	return y
+	a.y = xs[0]
+	a.be.Activation(a.act, a.y, a.y)
+	return a.y
 }
 
 func (a *Activation) Backward(dy Tensor, n int, wantDx, _ bool) []Tensor {
 	if !wantDx {
 		return nil
 	}
-	dx := a.dx.rows(n)
-	a.be.ActivationBackward(a.act, dx, dy, a.x, a.y.rows(n))
-	return []Tensor{dx}
+	a.be.ActivationBackward(a.act, dy, dy, a.y, a.y)
+	return []Tensor{dy}
 }
 
 // Seq chains layers; only its first layer may take several inputs.

@@ -61,7 +61,9 @@ type Net struct {
 	dzMu, dzLv, dwMu, dwLv, dpm, dplv buffer
 	dxhat, dlogit, dlogitAdv          buffer
 	// The fixed prior expanded from the labels.
-	pm, plv    buffer
+	pm, plv buffer
+	// Labels given to Decode, allocated on first use.
+	yDec       buffer
 	batchNorms []*BatchNorm2D
 	// Class weights of the adversary's cross-entropy, nil when unbalanced.
 	posW, negW Tensor
@@ -437,4 +439,86 @@ func (m *Net) checkBatch(n int) {
 	if n < 1 || n > m.maxBatch {
 		panic(fmt.Sprintf("model: batch of %d, buffers hold 1..%d", n, m.maxBatch))
 	}
+}
+
+// Decode runs the decoder in evaluation mode on n latent codes given on the
+// host: z [n, ZDim], and w [n, WDim] for models with w, or the attributes y
+// [n, k] for the conditional ones (the other may be nil). It returns x̂.
+func (m *Net) Decode(z, w, y []float32, n int) []float32 {
+	m.checkBatch(n)
+	m.setTraining(false)
+	be, cfg := m.be, m.Cfg
+	zt := m.z.rows(n)
+	be.Upload(zt, z[:n*cfg.ZDim()])
+	ins := []Tensor{zt}
+	switch {
+	case cfg.HasW():
+		wt := m.w.rows(n)
+		be.Upload(wt, w[:n*cfg.WDim()])
+		ins = append(ins, wt)
+	case cfg.Model != "vae":
+		if m.yDec.t == nil {
+			m.yDec = newBuffer(be, m.maxBatch, cfg.K())
+		}
+		yt := m.yDec.rows(n)
+		be.Upload(yt, y[:n*cfg.K()])
+		ins = append(ins, yt)
+	}
+	out := make([]float32, n*cfg.XDim)
+	be.Download(out, m.dec.Forward(ins, n))
+	return out
+}
+
+// EncodeHost encodes n examples given on the host and returns their
+// posterior parameters (and one draw from the evaluation noise stream).
+func (m *Net) EncodeHost(x, y []float32, n int) Latents {
+	cfg := m.Cfg
+	xt, yt := m.be.Alloc(n*cfg.XDim), m.be.Alloc(n*cfg.K())
+	m.be.Upload(xt, x[:n*cfg.XDim])
+	m.be.Upload(yt, y[:n*cfg.K()])
+	l, _ := m.Encode(xt, yt, n, evalSeed(cfg), 0)
+	return l
+}
+
+// CopyLayers copies into m every parameter and running statistic of src
+// whose name starts with one of prefixes and whose shape matches: the
+// pretrain-then-reuse flow, where a vae's trunk and decoder start every
+// other model. It returns the names copied; a tensor with a prefix whose
+// shape differs is an error, a missing one is skipped.
+func (m *Net) CopyLayers(src *Net, prefixes ...string) ([]string, error) {
+	var copied []string
+	for _, pair := range [][2]*ParamSet{{m.Main, src.Main}, {m.State, src.State}} {
+		dst, from := pair[0], pair[1]
+		if dst == nil || from == nil {
+			continue
+		}
+		values, _, _ := from.State(src.be)
+		for _, p := range dst.Params() {
+			if !hasPrefix(p.Name, prefixes) {
+				continue
+			}
+			q, ok := from.Get(p.Name)
+			if !ok {
+				continue
+			}
+			if q.Size() != p.Size() || fmt.Sprint(q.Shape) != fmt.Sprint(p.Shape) {
+				return copied, fmt.Errorf("%s has shape %v there and %v here", p.Name, q.Shape, p.Shape)
+			}
+			m.be.Upload(p.Value, values[q.off:q.off+q.Size()])
+			copied = append(copied, p.Name)
+		}
+	}
+	if len(copied) == 0 {
+		return nil, fmt.Errorf("no layer named %v to copy", prefixes)
+	}
+	return copied, nil
+}
+
+func hasPrefix(name string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if len(name) >= len(p) && name[:len(p)] == p {
+			return true
+		}
+	}
+	return false
 }
