@@ -10,7 +10,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/csvae-gpu/csvae-gpu/dataset"
 	"github.com/csvae-gpu/csvae-gpu/model"
 )
 
@@ -208,29 +207,37 @@ func Kernels() []Case {
 }
 
 // TrainSteps lists whole training steps (forward, both losses, backward,
-// both Adam updates) of every model on the swiss roll at its default batch.
+// both Adam updates): every model on the swiss roll at its default batch,
+// and csvae on the CelebA-64 network at batch 64 with two attributes, the
+// shape of the PyTorch reference (shared/reference/csvae64.py).
 func TrainSteps() []Case {
 	var cs []Case
 	for _, kind := range model.Kinds {
 		cfg := model.DefaultConfig(kind)
-		cs = append(cs, Case{Name: "TrainStep/" + kind, Shape: fmt.Sprintf("swissroll batch %d", cfg.Batch), Items: float64(cfg.Batch),
-			Setup: func(be model.Backend) func() {
-				net, err := model.NewNet(be, cfg, cfg.Batch)
-				if err != nil {
-					panic(err)
-				}
-				train := dataset.SwissRoll(cfg.Batch, 1)
-				idx := make([]int, cfg.Batch)
-				for i := range idx {
-					idx[i] = i
-				}
-				xh, yh := make([]float32, cfg.Batch*cfg.XDim), make([]float32, cfg.Batch*cfg.K())
-				train.Fill(idx, xh, yh)
-				x, y := be.Alloc(len(xh)), be.Alloc(len(yh))
-				be.Upload(x, xh)
-				be.Upload(y, yh)
-				return func() { net.Step(x, y, cfg.Batch, 1) }
-			}})
+		cs = append(cs, trainStep("TrainStep/"+kind, fmt.Sprintf("swissroll batch %d", cfg.Batch), cfg))
 	}
+	img := model.ImageConfig("csvae", 64, []string{"a", "b"})
+	cs = append(cs, trainStep("TrainStep/csvae-celeba64", "64x3x64x64 batch 64", img))
 	return cs
+}
+
+// trainStep times one Net.Step on a fixed random batch.
+func trainStep(name, shape string, cfg model.Config) Case {
+	return Case{Name: name, Shape: shape, Items: float64(cfg.Batch), Setup: func(be model.Backend) func() {
+		net, err := model.NewNet(be, cfg, cfg.Batch)
+		if err != nil {
+			panic(err)
+		}
+		r := rand.New(rand.NewPCG(9, 9))
+		x := random(be, r, cfg.Batch*cfg.XDim, 0.5)
+		if cfg.Arch == "conv" {
+			h := make([]float32, cfg.Batch*cfg.XDim)
+			for i := range h {
+				h[i] = float32(r.Float64())
+			}
+			be.Upload(x, h)
+		}
+		y := labels(be, r, cfg.Batch*cfg.K())
+		return func() { net.Step(x, y, cfg.Batch, 1) }
+	}}
 }
