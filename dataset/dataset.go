@@ -38,10 +38,19 @@ func (m *Memory) Fill(idx []int, x, y []float32) {
 	}
 }
 
+// labeler is a Split that can read a label without decoding its example.
+type labeler interface{ Label(i, a int) int }
+
 // Labels returns attribute a of every example as 0 or 1.
 func Labels(s Split, a int) []int {
 	k := len(s.Attrs())
 	out := make([]int, s.Len())
+	if l, ok := s.(labeler); ok {
+		for i := range out {
+			out[i] = l.Label(i, a)
+		}
+		return out
+	}
 	x, y := make([]float32, s.Dim()), make([]float32, k)
 	for i := range out {
 		s.Fill([]int{i}, x, y)
@@ -109,4 +118,32 @@ func Standardize(train, test *Memory) (mean, std []float64) {
 		}
 	}
 	return mean, std
+}
+
+// Subset is a Split of at most n examples of s, evenly spaced, for
+// measurements that would be slow on a whole large split.
+func Subset(s Split, n int) Split {
+	if n >= s.Len() {
+		return s
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i * s.Len() / n
+	}
+	return &subset{Split: s, idx: idx}
+}
+
+type subset struct {
+	Split
+	idx []int
+}
+
+func (s *subset) Len() int { return len(s.idx) }
+
+func (s *subset) Fill(idx []int, x, y []float32) {
+	m := make([]int, len(idx))
+	for i, j := range idx {
+		m[i] = s.idx[j]
+	}
+	s.Split.Fill(m, x, y)
 }

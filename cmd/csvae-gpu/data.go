@@ -1,28 +1,104 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/csvae-gpu/csvae-gpu/dataset"
 	"github.com/csvae-gpu/csvae-gpu/model"
 )
 
-// Datasets the train command knows, with what they configure.
-var datasets = map[string]func(*model.Config){
-	"swissroll": func(c *model.Config) { c.XDim, c.Attrs = 3, []string{"x1>=10"} },
+// Datasets the train command knows.
+var datasetNames = []string{"swissroll", "celeba", "synth"}
+
+func isImageDataset(name string) bool { return name == "celeba" || name == "synth" }
+
+// splits is a run's data: the training and test splits, and the cache that
+// backs image splits (kept mapped until the run ends).
+type splits struct {
+	train, test dataset.Split
+	cache       *dataset.Cache
+}
+
+func (s *splits) Close() {
+	if s.cache != nil {
+		s.cache.Close()
+	}
 }
 
 // loadSplits returns the training and test splits a configuration names.
-func loadSplits(cfg model.Config) (train, test dataset.Split, err error) {
+func loadSplits(cfg model.Config, quiet bool) (*splits, error) {
 	switch cfg.Dataset {
 	case "swissroll":
 		tr, te := dataset.SwissRollSplits(cfg.DataSeed)
 		if cfg.Standardize {
 			dataset.Standardize(tr, te)
 		}
-		return tr, te, nil
+		return &splits{train: tr, test: te}, nil
+	case "celeba", "synth":
+		cache, err := openImageCache(cfg, quiet)
+		if err != nil {
+			return nil, err
+		}
+		s := &splits{cache: cache}
+		if cache.Size() != cfg.ImageSize {
+			s.Close()
+			return nil, fmt.Errorf("%s holds %dx%d images, the run wants %dx%d", cache.Path(), cache.Size(), cache.Size(), cfg.ImageSize, cfg.ImageSize)
+		}
+		if s.train, err = cache.Split(0, cfg.Attrs); err == nil {
+			s.test, err = cache.Split(2, cfg.Attrs)
+		}
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		if s.train.Len() == 0 || s.test.Len() == 0 {
+			s.Close()
+			return nil, fmt.Errorf("%s has %d training and %d test images; both partitions are needed", cache.Path(), s.train.Len(), s.test.Len())
+		}
+		return s, nil
 	}
-	return nil, nil, fmt.Errorf("unknown dataset %q (want swissroll)", cfg.Dataset)
+	return nil, fmt.Errorf("unknown dataset %q (want %s)", cfg.Dataset, strings.Join(datasetNames, ", "))
+}
+
+// openImageCache finds or makes the packed cache of an image run: --data
+// names a cache file or a CelebA-layout directory (prepared once into
+// DIR/csvae-SIZE.cache); synth without --data generates its faces under the
+// user's cache directory first.
+func openImageCache(cfg model.Config, quiet bool) (*dataset.Cache, error) {
+	src := cfg.Data
+	if cfg.Dataset == "synth" && src == "" {
+		root, err := os.UserCacheDir()
+		if err != nil {
+			root = os.TempDir()
+		}
+		src = filepath.Join(root, "csvae-gpu", fmt.Sprintf("synth-n%d-seed%d", cfg.SynthN, cfg.DataSeed))
+		if _, err := os.Stat(filepath.Join(src, "list_eval_partition.txt")); err != nil {
+			if err := makeSynth(src, cfg.SynthN, cfg.DataSeed, 0, quiet); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if src == "" {
+		return nil, errors.New("--data is required for --dataset celeba: a CelebA directory or a cache written by prepare")
+	}
+	st, err := os.Stat(src)
+	if err != nil {
+		return nil, fmt.Errorf("--data %s: %v", src, unwrapPath(err))
+	}
+	if !st.IsDir() {
+		return dataset.OpenCache(src)
+	}
+	path := filepath.Join(src, fmt.Sprintf("csvae-%d.cache", cfg.ImageSize))
+	if _, err := os.Stat(path); err != nil {
+		if _, err := prepare(src, path, dataset.PrepareOptions{Size: cfg.ImageSize}, quiet); err != nil {
+			return nil, err
+		}
+	}
+	return dataset.OpenCache(path)
 }
 
 // labelRates is the share of training examples with each attribute present.
@@ -39,16 +115,12 @@ func labelRates(s dataset.Split) []float64 {
 }
 
 // split picks "train" or "test".
-func split(cfg model.Config, name string) (dataset.Split, error) {
-	tr, te, err := loadSplits(cfg)
-	if err != nil {
-		return nil, err
-	}
+func (s *splits) pick(name string) (dataset.Split, error) {
 	switch name {
 	case "train":
-		return tr, nil
+		return s.train, nil
 	case "test":
-		return te, nil
+		return s.test, nil
 	}
 	return nil, fmt.Errorf("unknown --split %q (want train or test)", name)
 }

@@ -42,7 +42,12 @@ func encode(c *cli.Context) error {
 	if out == "" {
 		return fmt.Errorf("--out is required: the CSV file to write")
 	}
-	s, err := split(net.Cfg, c.String("split"))
+	data, err := loadSplits(net.Cfg, true)
+	if err != nil {
+		return err
+	}
+	defer data.Close()
+	s, err := data.pick(c.String("split"))
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/csvae-gpu/csvae-gpu/dataset"
 	"github.com/csvae-gpu/csvae-gpu/model"
 	"github.com/urfave/cli/v2"
 )
@@ -61,7 +62,12 @@ func evaluate(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		s, err := split(net.Cfg, c.String("split"))
+		data, err := loadSplits(net.Cfg, true)
+		if err != nil {
+			return err
+		}
+		defer data.Close()
+		s, err := data.pick(c.String("split"))
 		if err != nil {
 			return err
 		}
@@ -71,6 +77,9 @@ func evaluate(c *cli.Context) error {
 		}
 		if c.Int("draws") < 1 {
 			return fmt.Errorf("--draws must be at least 1, got %d", c.Int("draws"))
+		}
+		if net.Cfg.Arch == "conv" {
+			s = dataset.Subset(s, klImages)
 		}
 		kls, _, err := model.EstimateKLDraws(net, s, seed, c.Int("draws"))
 		if err != nil {

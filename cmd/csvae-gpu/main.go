@@ -14,8 +14,10 @@ func main() {
 		Name:  "csvae-gpu",
 		Usage: "train and use Conditional Subspace VAEs (Klys, Snell, Zemel 2018) and their baselines",
 		Description: "Models: vae, condvae, condvae-info, csvae-noadv, csvae.\n" +
-			"Built-in data: swissroll (the toy experiment of the paper).",
-		Commands:        []*cli.Command{trainCommand(), encodeCommand(), evalCommand(), benchCommand()},
+			"Data: swissroll (the toy experiment of the paper), synth (built-in procedural faces),\n" +
+			"celeba (CelebA in its published layout, or a cache written by prepare).",
+		Commands: []*cli.Command{trainCommand(), encodeCommand(), evalCommand(), synthCommand(), prepareCommand(),
+			sampleCommand(), reconstructCommand(), benchCommand()},
 		HideHelpCommand: true,
 		// One line for a bad flag, not the whole help text.
 		OnUsageError:   func(_ *cli.Context, err error, _ bool) error { return err },

@@ -62,3 +62,37 @@ func (p *progress) finish() {
 		p.bar.Finish()
 	}
 }
+
+// counter is a progress bar for a count whose total may only be known once
+// work starts (set reports both).
+type counter struct {
+	bar   *progressbar.ProgressBar
+	quiet bool
+	desc  string
+}
+
+func countBar(quiet bool, total int, desc string) *counter {
+	c := &counter{quiet: quiet, desc: desc}
+	if !quiet {
+		c.bar = progressbar.NewOptions(max(total, 1), progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetWidth(24),
+			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionSetDescription(desc), progressbar.OptionClearOnFinish())
+	}
+	return c
+}
+
+func (c *counter) set(done, total int) {
+	if c.bar == nil {
+		return
+	}
+	if total > 0 && c.bar.GetMax() != total {
+		c.bar.ChangeMax(total)
+	}
+	c.bar.Set(done)
+}
+
+func (c *counter) finish() {
+	if c.bar != nil {
+		c.bar.Finish()
+	}
+}

@@ -19,9 +19,12 @@ import (
 const (
 	klFile     = "kl.csv"
 	lossesPlot = "losses.png"
+	reconPlot  = "recon.png"
 	// klDraws is how many posterior draws each KL estimate during training
 	// averages; eval's --draws defaults higher.
 	klDraws = 5
+	// klImages caps the test images an image run's KL estimates use.
+	klImages = 2000
 )
 
 // reporter draws a run's pictures and keeps its latent KL estimates.
@@ -63,7 +66,16 @@ func (r *reporter) plots(hist []model.EpochRecord) error {
 		return nil
 	}
 	epoch := hist[len(hist)-1].Epoch
-	kls, enc, err := model.EstimateKLDraws(r.net, r.test, model.SampleSeed(cfg), klDraws)
+	test := r.test
+	if cfg.Arch == "conv" {
+		// 1-NN search in 64 dimensions is quadratic: a fixed subset keeps
+		// the estimate to seconds.
+		test = dataset.Subset(test, klImages)
+		if err := reconstructionGrid(filepath.Join(r.dir, reconPlot), r.net, r.test, 8); err != nil {
+			return err
+		}
+	}
+	kls, enc, err := model.EstimateKLDraws(r.net, test, model.SampleSeed(cfg), klDraws)
 	if err != nil {
 		return err
 	}
@@ -87,8 +99,10 @@ func (r *reporter) plots(hist []model.EpochRecord) error {
 			suffix = "_" + sanitize(kl.Attr)
 		}
 		xs, ys := column(enc.Z, 0), column(enc.Z, min(1, len(enc.Z[0])-1))
-		if err := plot.Scatter(filepath.Join(r.dir, "latent_z"+suffix+".png"), title(zName, kl.Z), "z1", "z2", xs, ys, lab); err != nil {
-			return err
+		if cfg.Arch != "conv" { // a 64-D z has no telling 2-D view
+			if err := plot.Scatter(filepath.Join(r.dir, "latent_z"+suffix+".png"), title(zName, kl.Z), "z1", "z2", xs, ys, lab); err != nil {
+				return err
+			}
 		}
 		if kl.HasW {
 			w := enc.Subspace(a)

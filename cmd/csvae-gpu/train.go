@@ -27,13 +27,18 @@ func trainCommand() *cli.Command {
 			"Ctrl-C saves a checkpoint; --resume DIR continues a run exactly where it stopped.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "model", Usage: "vae, condvae, condvae-info, csvae-noadv or csvae"},
-			&cli.StringFlag{Name: "dataset", Value: "swissroll", Usage: "built-in data: swissroll"},
+			&cli.StringFlag{Name: "dataset", Value: "swissroll", Usage: "swissroll (vectors), synth (built-in faces) or celeba (with --data)"},
+			&cli.StringFlag{Name: "data", Usage: "celeba: a cache file written by prepare, or a CelebA-layout directory (prepared on first use); synth: a directory written by synth"},
+			&cli.StringFlag{Name: "attrs", Value: "Eyeglasses,Smiling", Usage: "image datasets: the attributes to model, by CelebA name"},
+			&cli.IntFlag{Name: "image-size", Value: 64, Usage: "image datasets: 64 (the CelebA-64 network) or 32 (a smaller one)"},
+			&cli.IntFlag{Name: "synth-n", Value: 20000, Usage: "synth without --data: how many faces to generate (cached under the user cache directory)"},
+			&cli.StringFlag{Name: "init-from", Usage: "start the convolutional layers from a trained vae run (pretraining)"},
 			&cli.StringFlag{Name: "out", Usage: "run directory to create"},
 			&cli.StringFlag{Name: "resume", Usage: "continue the run in this directory (--epochs may extend it)"},
-			&cli.IntFlag{Name: "epochs", Value: d.Epochs},
+			&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "epochs to train (image datasets: 20 unless set)"},
 			&cli.Uint64Flag{Name: "seed", Value: d.Seed, Usage: "seeds the weights, the noise and the batch order"},
 			&cli.Uint64Flag{Name: "data-seed", Usage: "seeds the generated data (default: --seed)"},
-			&cli.IntFlag{Name: "batch", Value: d.Batch},
+			&cli.IntFlag{Name: "batch", Value: d.Batch, Usage: "batch size (image datasets: 64 unless set)"},
 			&cli.Float64Flag{Name: "lr", Value: d.LR, Usage: "Adam learning rate of encoders and decoder"},
 			&cli.Float64Flag{Name: "adv-lr", Value: d.AdvLR, Usage: "Adam learning rate of the adversary"},
 			&cli.Float64Flag{Name: "lr-decay", Value: d.LRDecay, Usage: "multiply both learning rates by this after every epoch"},
@@ -41,7 +46,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "prior", Value: "0,0.1,3,1", Usage: "fixed p(w|y): mean and sd for y=1, then for y=0"},
 			&cli.BoolFlag{Name: "learned-prior", Usage: "learn p(w|y) with an MLP instead of the fixed prior"},
 			&cli.BoolFlag{Name: "adv-balance", Usage: "train the adversary with a class-balanced cross-entropy (see README)"},
-			&cli.IntFlag{Name: "dz", Value: d.Dz, Usage: "dimension of z"},
+			&cli.IntFlag{Name: "dz", Value: d.Dz, Usage: "dimension of z (image datasets: 64 unless set)"},
 			&cli.IntFlag{Name: "hidden", Value: d.Hidden, Usage: "width of every MLP hidden layer"},
 			&cli.IntFlag{Name: "layers", Value: d.Layers, Usage: "hidden layers per MLP"},
 			&cli.IntFlag{Name: "checkpoint-every", Value: d.CkptEvery, Usage: "epochs between checkpoints (and always at the end)"},
@@ -59,14 +64,16 @@ func train(c *cli.Context) error {
 		return err
 	}
 	var t *model.Trainer
+	var data *splits
 	if dir := c.String("resume"); dir != "" {
-		t, err = resumeRun(c, be, dir)
+		t, data, err = resumeRun(c, be, dir)
 	} else {
-		t, err = newRun(c, be)
+		t, data, err = newRun(c, be)
 	}
 	if err != nil {
 		return err
 	}
+	defer data.Close()
 	cfg := t.Net.Cfg
 	fmt.Fprintf(os.Stderr, "%s on %s: %d train / %d test examples, %d parameters (+%d adversary), device %s, run %s\n",
 		cfg.Model, cfg.Dataset, t.Train.Len(), t.Test.Len(), t.Net.Main.Size(), advSize(t.Net), be.Name(), t.Dir)
@@ -113,66 +120,123 @@ func advSize(n *model.Net) int {
 }
 
 // newRun validates the flags, creates the run directory and the model.
-func newRun(c *cli.Context, be model.Backend) (*model.Trainer, error) {
+func newRun(c *cli.Context, be model.Backend) (*model.Trainer, *splits, error) {
+	cfg, err := configFromFlags(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir := c.String("out")
+	if dir == "" {
+		return nil, nil, errors.New("--out is required: the run directory to create")
+	}
+	if err := prepareOut(dir); err != nil {
+		return nil, nil, err
+	}
+	data, err := loadSplits(cfg, c.Bool("quiet"))
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.AdvBalance {
+		cfg.LabelRates = labelRates(data.train)
+	} else if isImageDataset(cfg.Dataset) {
+		cfg.LabelRates = labelRates(data.train) // for sampling labels at their base rates
+	}
+	net, err := model.NewNet(be, cfg, cfg.Batch)
+	if err == nil && c.String("init-from") != "" {
+		err = initFrom(net, be, c.String("init-from"))
+	}
+	if err == nil {
+		err = cfg.Save(filepath.Join(dir, model.ConfigFile))
+	}
+	if err != nil {
+		data.Close()
+		return nil, nil, err
+	}
+	return &model.Trainer{Dir: dir, Net: net, Train: data.train, Test: data.test}, data, nil
+}
+
+// configFromFlags starts from the preset of the dataset and applies every
+// flag the user set.
+func configFromFlags(c *cli.Context) (model.Config, error) {
 	name := c.String("model")
 	if name == "" {
-		return nil, errors.New("--model is required (vae, condvae, condvae-info, csvae-noadv or csvae)")
+		return model.Config{}, errors.New("--model is required (vae, condvae, condvae-info, csvae-noadv or csvae)")
 	}
-	cfg := model.DefaultConfig(name)
-	cfg.Dataset = c.String("dataset")
-	setData, ok := datasets[cfg.Dataset]
-	if !ok {
-		return nil, fmt.Errorf("unknown dataset %q (want swissroll)", cfg.Dataset)
+	var cfg model.Config
+	switch ds := c.String("dataset"); ds {
+	case "swissroll":
+		cfg = model.DefaultConfig(name)
+	case "celeba", "synth":
+		var attrs []string
+		for _, a := range strings.Split(c.String("attrs"), ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				attrs = append(attrs, a)
+			}
+		}
+		cfg = model.ImageConfig(name, c.Int("image-size"), attrs)
+		cfg.Dataset, cfg.Data, cfg.SynthN = ds, c.String("data"), c.Int("synth-n")
+		if cfg.SynthN < 10 {
+			return cfg, fmt.Errorf("--synth-n must be at least 10, got %d", cfg.SynthN)
+		}
+	default:
+		return cfg, fmt.Errorf("unknown dataset %q (want %s)", ds, strings.Join(datasetNames, ", "))
 	}
-	setData(&cfg)
-	cfg.Epochs, cfg.Batch = c.Int("epochs"), c.Int("batch")
 	cfg.Seed, cfg.DataSeed = c.Uint64("seed"), c.Uint64("seed")
 	if c.IsSet("data-seed") {
 		cfg.DataSeed = c.Uint64("data-seed")
 	}
+	set := func(flag string, apply func()) {
+		if c.IsSet(flag) || cfg.Dataset == "swissroll" {
+			apply()
+		}
+	}
+	set("epochs", func() { cfg.Epochs = c.Int("epochs") })
+	set("batch", func() { cfg.Batch = c.Int("batch") })
+	set("dz", func() { cfg.Dz = c.Int("dz") })
+	set("checkpoint-every", func() { cfg.CkptEvery = c.Int("checkpoint-every") })
+	set("plot-every", func() { cfg.PlotEvery = c.Int("plot-every") })
+	if cfg.Arch == "mlp" {
+		cfg.Hidden, cfg.Layers = c.Int("hidden"), c.Int("layers")
+		cfg.Standardize = c.Bool("standardize")
+	}
 	cfg.LR, cfg.AdvLR, cfg.LRDecay = c.Float64("lr"), c.Float64("adv-lr"), c.Float64("lr-decay")
-	cfg.Dz, cfg.Hidden, cfg.Layers = c.Int("dz"), c.Int("hidden"), c.Int("layers")
-	cfg.CkptEvery, cfg.PlotEvery = c.Int("checkpoint-every"), c.Int("plot-every")
 	cfg.LearnedPrior = c.Bool("learned-prior")
-	cfg.Standardize = c.Bool("standardize")
+	cfg.AdvBalance = c.Bool("adv-balance")
 	betas, err := parseFloats("betas", c.String("betas"), 5)
 	if err != nil {
-		return nil, err
+		return cfg, err
 	}
 	copy(cfg.Betas[:], betas)
 	p, err := parseFloats("prior", c.String("prior"), 4)
 	if err != nil {
-		return nil, err
+		return cfg, err
 	}
 	if p[1] <= 0 || p[3] <= 0 {
-		return nil, fmt.Errorf("--prior: standard deviations must be positive, got %g and %g", p[1], p[3])
+		return cfg, fmt.Errorf("--prior: standard deviations must be positive, got %g and %g", p[1], p[3])
 	}
 	cfg.Prior = model.Prior{Mu1: float32(p[0]), LogVar1: float32(2 * math.Log(p[1])), Mu0: float32(p[2]), LogVar0: float32(2 * math.Log(p[3]))}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
+	if cfg.AdvBalance {
+		// Validate wants the rates, which come from the data; check the
+		// rest now so bad flags fail before any data is read.
+		check := cfg
+		check.AdvBalance = false
+		return cfg, check.Validate()
 	}
-	dir := c.String("out")
-	if dir == "" {
-		return nil, errors.New("--out is required: the run directory to create")
-	}
-	if err := prepareOut(dir); err != nil {
-		return nil, err
-	}
-	train, test, err := loadSplits(cfg)
+	return cfg, cfg.Validate()
+}
+
+// initFrom copies the convolutional layers of a trained run into net.
+func initFrom(net *model.Net, be model.Backend, dir string) error {
+	src, _, err := openRun(be, dir)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("--init-from: %w", err)
 	}
-	if cfg.AdvBalance = c.Bool("adv-balance"); cfg.AdvBalance {
-		cfg.LabelRates = labelRates(train)
-	}
-	net, err := model.NewNet(be, cfg, cfg.Batch)
+	copied, err := net.CopyLayers(src, "trunk.", "dec.up.")
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("--init-from %s: %w", dir, err)
 	}
-	if err := cfg.Save(filepath.Join(dir, model.ConfigFile)); err != nil {
-		return nil, err
-	}
-	return &model.Trainer{Dir: dir, Net: net, Train: train, Test: test}, nil
+	fmt.Fprintf(os.Stderr, "initialised %d tensors of the trunk and decoder from %s (%s)\n", len(copied), dir, src.Cfg.Model)
+	return nil
 }
 
 // prepareOut creates dir, refuses one that already holds a run, and proves
@@ -201,23 +265,23 @@ func unwrapPath(err error) error {
 }
 
 // resumeRun reloads a run directory at its last checkpoint.
-func resumeRun(c *cli.Context, be model.Backend, dir string) (*model.Trainer, error) {
+func resumeRun(c *cli.Context, be model.Backend, dir string) (*model.Trainer, *splits, error) {
 	ckpt := filepath.Join(dir, model.CheckpointFile)
 	if _, err := os.Stat(ckpt); err != nil {
-		return nil, fmt.Errorf("--resume %s: no checkpoint there (%v)", dir, unwrapPath(err))
+		return nil, nil, fmt.Errorf("--resume %s: no checkpoint there (%v)", dir, unwrapPath(err))
 	}
-	for _, f := range []string{"model", "dataset", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
+	for _, f := range []string{"model", "dataset", "data", "attrs", "image-size", "synth-n", "init-from", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
 		if c.IsSet(f) {
-			return nil, fmt.Errorf("--%s cannot change when resuming; only --epochs, --checkpoint-every and --plot-every can", f)
+			return nil, nil, fmt.Errorf("--%s cannot change when resuming; only --epochs, --checkpoint-every and --plot-every can", f)
 		}
 	}
 	net, pos, err := model.LoadCheckpoint(ckpt, be, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.IsSet("epochs") {
 		if c.Int("epochs") < pos.Epoch {
-			return nil, fmt.Errorf("--epochs %d: the run has already trained %d epochs", c.Int("epochs"), pos.Epoch)
+			return nil, nil, fmt.Errorf("--epochs %d: the run has already trained %d epochs", c.Int("epochs"), pos.Epoch)
 		}
 		net.Cfg.Epochs = c.Int("epochs")
 	}
@@ -228,25 +292,26 @@ func resumeRun(c *cli.Context, be model.Backend, dir string) (*model.Trainer, er
 		net.Cfg.PlotEvery = c.Int("plot-every")
 	}
 	if err := net.Cfg.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	hist, err := model.ReadLosses(filepath.Join(dir, model.LossesFile))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+		return nil, nil, err
 	}
 	// Rows written after the checkpoint will be trained again.
 	for len(hist) > 0 && hist[len(hist)-1].Epoch > pos.Epoch {
 		hist = hist[:len(hist)-1]
 	}
-	train, test, err := loadSplits(net.Cfg)
+	data, err := loadSplits(net.Cfg, c.Bool("quiet"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := net.Cfg.Save(filepath.Join(dir, model.ConfigFile)); err != nil {
-		return nil, err
+		data.Close()
+		return nil, nil, err
 	}
 	fmt.Fprintf(os.Stderr, "resuming %s at epoch %d, batch %d\n", dir, pos.Epoch+1, pos.Batch)
-	return &model.Trainer{Dir: dir, Net: net, Train: train, Test: test, History: hist, Pos: pos}, nil
+	return &model.Trainer{Dir: dir, Net: net, Train: data.train, Test: data.test, History: hist, Pos: pos}, data, nil
 }
 
 func parseFloats(flag, s string, n int) ([]float64, error) {
