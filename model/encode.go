@@ -167,6 +167,14 @@ func EstimateKL(cfg Config, e Encoded) ([]LatentKL, error) {
 				r.N0++
 			}
 		}
+		if r.N1 < 2 || r.N0 < 2 {
+			// Too few examples of one label to estimate anything: a NaN,
+			// which plots and tables show as missing, not an error that
+			// would stop a training run over a diagnostic.
+			r.Z, r.W = math.NaN(), math.NaN()
+			out = append(out, r)
+			continue
+		}
 		var err error
 		if r.Z, err = metrics.KLFromLabels(e.Z, lab); err != nil {
 			return nil, fmt.Errorf("KL in z for %s: %w", name, err)

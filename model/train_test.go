@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,13 +68,31 @@ func checkpointBytes(t *testing.T, dir string) map[string][]byte {
 	return out
 }
 
+// tinyImages is a random image dataset for the conv network at 8x8.
+func tinyImages(n int, seed uint64) *dataset.Memory {
+	r := rand.New(rand.NewPCG(seed, 1))
+	m := &dataset.Memory{X: make([]float32, n*3*8*8), Y: make([]float32, n*2), D: 3 * 8 * 8, Names: []string{"a", "b"}}
+	for i := range m.X {
+		m.X[i] = float32(r.Float64())
+	}
+	for i := range m.Y {
+		m.Y[i] = float32(r.IntN(2))
+	}
+	return m
+}
+
 // A run interrupted mid-epoch and resumed from its checkpoint must end with
-// exactly the weights, optimizer state and loss history of one that ran
-// straight through.
+// exactly the weights, optimizer state, running statistics and loss history
+// of one that ran straight through.
 func TestResumeEqualsUninterrupted(t *testing.T) {
-	for _, model := range []string{"csvae", "condvae-info", "vae"} {
+	for _, model := range []string{"csvae", "condvae-info", "vae", "csvae-conv"} {
 		t.Run(model, func(t *testing.T) {
 			cfg, train, test := smallRun(t, model)
+			if model == "csvae-conv" {
+				cfg = ImageConfig("csvae", 8, []string{"a", "b"})
+				cfg.ConvChannels, cfg.Dz, cfg.Epochs, cfg.Batch, cfg.CkptEvery = []int{4, 8}, 4, 3, 64, 1
+				train, test = tinyImages(500, 1), tinyImages(100, 2)
+			}
 			straight := t.TempDir()
 			trainFor(t, straight, cfg, train, test, 0)
 
