@@ -58,8 +58,9 @@ type Config struct {
 	LRDecay   float64 `json:"lr_decay"` // both learning rates are multiplied by this after every epoch
 	Seed      uint64  `json:"seed"`
 	DataSeed  uint64  `json:"data_seed"`
-	CkptEvery int     `json:"checkpoint_every"` // epochs between checkpoints
-	PlotEvery int     `json:"plot_every"`       // epochs between plots
+	CkptEvery int     `json:"checkpoint_every"`           // epochs between checkpoints
+	CkptSteps int     `json:"checkpoint_steps,omitempty"` // also every this many steps; 0: only per epoch
+	PlotEvery int     `json:"plot_every"`                 // epochs between plots
 }
 
 // DefaultConfig returns the settings documented in the README for model on
@@ -161,6 +162,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("learning rates must be positive, got %g and %g", c.LR, c.AdvLR)
 	case !(c.LRDecay > 0 && c.LRDecay <= 1):
 		return fmt.Errorf("lr_decay must be in (0, 1], got %g", c.LRDecay)
+	case c.CkptSteps < 0:
+		return fmt.Errorf("checkpoint_steps must not be negative, got %d", c.CkptSteps)
 	case c.CkptEvery < 1 || c.PlotEvery < 1:
 		return fmt.Errorf("checkpoint_every and plot_every must be positive")
 	}

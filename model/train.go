@@ -98,6 +98,11 @@ func (t *Trainer) Run(ctx context.Context) error {
 			t.Pos.Sum = addScaled(t.Pos.Sum, l, float64(n))
 			t.Pos.Count += n
 			t.Pos.Batch++
+			if cfg.CkptSteps > 0 && net.Main.Step%cfg.CkptSteps == 0 && t.Pos.Batch < len(batches) {
+				if err := SaveCheckpoint(ckpt, net, t.Pos); err != nil {
+					return err
+				}
+			}
 			if t.Hooks.Step != nil {
 				t.Hooks.Step(t.Pos.Epoch, t.Pos.Batch, len(batches), l)
 			}

@@ -196,3 +196,32 @@ func TestTrainingLowersLoss(t *testing.T) {
 		}
 	}
 }
+
+// With checkpoint_steps, a checkpoint of the exact step is on disk mid-epoch.
+func TestCheckpointSteps(t *testing.T) {
+	cfg, train, test := smallRun(t, "csvae")
+	cfg.Epochs, cfg.CkptSteps = 1, 5
+	dir := t.TempDir()
+	net, err := NewNet(CPU{}, cfg, cfg.Batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := false
+	tr := &Trainer{Dir: dir, Net: net, Train: train, Test: test}
+	tr.Hooks.Step = func(epoch, batch, batches int, _ Losses) {
+		if batch != 5 {
+			return
+		}
+		_, pos, err := LoadCheckpoint(filepath.Join(dir, CheckpointFile), CPU{}, 0)
+		if err != nil || pos.Epoch != 0 || pos.Batch != 5 {
+			t.Errorf("after step 5 the checkpoint is at epoch %d batch %d (%v), want 0 and 5", pos.Epoch, pos.Batch, err)
+		}
+		seen = true
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !seen {
+		t.Error("the step hook never saw step 5")
+	}
+}

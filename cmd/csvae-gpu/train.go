@@ -50,6 +50,7 @@ func trainCommand() *cli.Command {
 			&cli.IntFlag{Name: "hidden", Value: d.Hidden, Usage: "width of every MLP hidden layer"},
 			&cli.IntFlag{Name: "layers", Value: d.Layers, Usage: "hidden layers per MLP"},
 			&cli.IntFlag{Name: "checkpoint-every", Value: d.CkptEvery, Usage: "epochs between checkpoints (and always at the end)"},
+			&cli.IntFlag{Name: "checkpoint-steps", Usage: "also write a checkpoint every N training steps (long image epochs)"},
 			&cli.IntFlag{Name: "plot-every", Value: d.PlotEvery, Usage: "epochs between latent plots and KL estimates (and always at the end)"},
 			&cli.BoolFlag{Name: "standardize", Value: d.Standardize, Usage: "rescale vector data to zero mean and unit variance (training statistics)"},
 			&cli.BoolFlag{Name: "quiet", Usage: "no progress bar"},
@@ -194,6 +195,7 @@ func configFromFlags(c *cli.Context) (model.Config, error) {
 	set("batch", func() { cfg.Batch = c.Int("batch") })
 	set("dz", func() { cfg.Dz = c.Int("dz") })
 	set("checkpoint-every", func() { cfg.CkptEvery = c.Int("checkpoint-every") })
+	cfg.CkptSteps = c.Int("checkpoint-steps")
 	set("plot-every", func() { cfg.PlotEvery = c.Int("plot-every") })
 	if cfg.Arch == "mlp" {
 		cfg.Hidden, cfg.Layers = c.Int("hidden"), c.Int("layers")
@@ -272,7 +274,7 @@ func resumeRun(c *cli.Context, be model.Backend, dir string) (*model.Trainer, *s
 	}
 	for _, f := range []string{"model", "dataset", "data", "attrs", "image-size", "synth-n", "init-from", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
 		if c.IsSet(f) {
-			return nil, nil, fmt.Errorf("--%s cannot change when resuming; only --epochs, --checkpoint-every and --plot-every can", f)
+			return nil, nil, fmt.Errorf("--%s cannot change when resuming; only --epochs, --checkpoint-every, --checkpoint-steps and --plot-every can", f)
 		}
 	}
 	net, pos, err := model.LoadCheckpoint(ckpt, be, 0)
@@ -287,6 +289,9 @@ func resumeRun(c *cli.Context, be model.Backend, dir string) (*model.Trainer, *s
 	}
 	if c.IsSet("checkpoint-every") {
 		net.Cfg.CkptEvery = c.Int("checkpoint-every")
+	}
+	if c.IsSet("checkpoint-steps") {
+		net.Cfg.CkptSteps = c.Int("checkpoint-steps")
 	}
 	if c.IsSet("plot-every") {
 		net.Cfg.PlotEvery = c.Int("plot-every")
