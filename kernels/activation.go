@@ -7,12 +7,10 @@ const elemGrain = 16384
 // LeakyReLUForward computes y = x for x > 0 and slope*x otherwise; y may be x.
 func LeakyReLUForward(y, x []float32, slope float32) {
 	parallelFor(len(x), elemGrain, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if v := x[i]; v > 0 {
-				y[i] = v
-			} else {
-				y[i] = slope * v
-			}
+		// Branch-free: the sign of activations is a coin toss, which a
+		// branch mispredicts half the time.
+		for i, v := range x[lo:hi] {
+			y[lo+i] = max(v, 0) + slope*min(v, 0)
 		}
 	})
 }
@@ -23,11 +21,11 @@ func LeakyReLUForward(y, x []float32, slope float32) {
 func LeakyReLUBackward(dx, dy, x []float32, slope float32) {
 	parallelFor(len(x), elemGrain, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
+			k := slope
 			if x[i] > 0 {
-				dx[i] = dy[i]
-			} else {
-				dx[i] = slope * dy[i]
+				k = 1
 			}
+			dx[i] = k * dy[i]
 		}
 	})
 }

@@ -71,6 +71,15 @@ func putScratch(b []float32) {
 	}
 }
 
+// validCols returns the output columns [lo, hi) whose input column
+// j*stride - pad + s falls inside a row of width w: outside them the
+// unrolled value is zero padding, so the inner loops need no bounds tests.
+func validCols(ow, stride, pad, s, w int) (lo, hi int) {
+	lo = max(0, (pad-s+stride-1)/stride)
+	hi = min(ow, (w-1+pad-s)/stride+1)
+	return lo, max(lo, hi)
+}
+
 // im2col fills col[CRS, N·OH·OW] from x.
 func im2col(col, x []float32, g ConvGeom) {
 	oh, ow := g.OH(), g.OW()
@@ -78,24 +87,29 @@ func im2col(col, x []float32, g ConvGeom) {
 	parallelFor(g.crs(), 1, func(lo, hi int) {
 		for row := lo; row < hi; row++ {
 			c, r, s := row/(g.R*g.S), row/g.S%g.R, row%g.S
+			jlo, jhi := validCols(ow, g.Stride, g.Pad, s, g.W)
 			dst := col[row*ncols : (row+1)*ncols]
 			for n := 0; n < g.N; n++ {
 				plane := x[(n*g.C+c)*g.H*g.W : (n*g.C+c+1)*g.H*g.W]
 				for i := 0; i < oh; i++ {
 					d := dst[(n*oh+i)*ow : (n*oh+i+1)*ow]
 					ih := i*g.Stride - g.Pad + r
-					if ih < 0 || ih >= g.H {
+					if ih < 0 || ih >= g.H || jlo == jhi {
 						clear(d)
 						continue
 					}
+					clear(d[:jlo])
+					clear(d[jhi:])
 					src := plane[ih*g.W : (ih+1)*g.W]
-					for j := range d {
-						iw := j*g.Stride - g.Pad + s
-						if iw < 0 || iw >= g.W {
-							d[j] = 0
-						} else {
-							d[j] = src[iw]
-						}
+					iw := jlo*g.Stride - g.Pad + s
+					if g.Stride == 1 {
+						copy(d[jlo:jhi], src[iw:])
+						continue
+					}
+					dd := d[jlo:jhi]
+					src = src[iw : iw+(len(dd)-1)*g.Stride+1]
+					for j := range dd {
+						dd[j] = src[j*g.Stride]
 					}
 				}
 			}
@@ -121,11 +135,15 @@ func col2im(x, col []float32, g ConvGeom) {
 						if ih < 0 || ih >= g.H {
 							continue
 						}
-						dst := plane[ih*g.W : (ih+1)*g.W]
-						for j, v := range src[i*ow : (i+1)*ow] {
-							if iw := j*g.Stride - g.Pad + s; iw >= 0 && iw < g.W {
-								dst[iw] += v
-							}
+						jlo, jhi := validCols(ow, g.Stride, g.Pad, s, g.W)
+						if jlo == jhi {
+							continue
+						}
+						iw := jlo*g.Stride - g.Pad + s
+						vals := src[i*ow+jlo : i*ow+jhi]
+						dst := plane[ih*g.W+iw : ih*g.W+iw+(len(vals)-1)*g.Stride+1]
+						for j, v := range vals {
+							dst[j*g.Stride] += v
 						}
 					}
 				}
