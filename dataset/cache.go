@@ -230,7 +230,7 @@ func parseCacheHeader(path string, h []byte, size int64) (cacheLayout, error) {
 	case len(h) < len(cacheMagic) && cacheMagic[:len(h)] == string(h):
 		return l, fmt.Errorf("%s: truncated: %d bytes, not even the %d-byte header", path, size, cacheHeaderLen)
 	case len(h) < len(cacheMagic) || string(h[:len(cacheMagic)]) != cacheMagic:
-		return l, fmt.Errorf("%s: not a csvae-gpu image cache (it does not start with %q); prepare one with PrepareCelebA",
+		return l, fmt.Errorf("%s: not a csvae-gpu image cache (it does not start with %q); write one with `csvae-gpu prepare --celeba DIR --out FILE`",
 			path, strings.TrimRight(cacheMagic, "\x00"))
 	}
 	if len(h) < 24 {
