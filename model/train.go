@@ -54,11 +54,19 @@ type Trainer struct {
 	Hooks       Hooks
 	History     []EpochRecord
 	Pos         Position
+	// MaxSteps, when positive, stops training once the model has taken
+	// that many steps in all (Net.Main.Step, across resumes): Run writes a
+	// checkpoint and returns ErrStepLimit, and --resume can go on.
+	MaxSteps int
 }
 
 // ErrInterrupted is returned when the context ends training early; a
 // checkpoint of the last completed step has been written.
 var ErrInterrupted = errors.New("training interrupted")
+
+// ErrStepLimit is returned when training stopped at Trainer.MaxSteps before
+// its last epoch; a checkpoint of that step has been written.
+var ErrStepLimit = errors.New("step limit reached")
 
 // Run trains until Net.Cfg.Epochs epochs are done, starting at t.Pos.
 func (t *Trainer) Run(ctx context.Context) error {
@@ -82,6 +90,12 @@ func (t *Trainer) Run(ctx context.Context) error {
 					return fmt.Errorf("%w; saving its checkpoint failed: %v", ErrInterrupted, err)
 				}
 				return ErrInterrupted
+			}
+			if t.MaxSteps > 0 && net.Main.Step >= t.MaxSteps {
+				if err := SaveCheckpoint(ckpt, net, t.Pos); err != nil {
+					return err
+				}
+				return ErrStepLimit
 			}
 			idx := batches[t.Pos.Batch]
 			n := len(idx)

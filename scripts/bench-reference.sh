@@ -19,6 +19,6 @@ done
 bin=bin/csvae-gpu
 go build -o "$bin" ./cmd/csvae-gpu
 
-ours=$("$bin" bench --threads "$threads" --filter 'TrainStep/csvae-celeba64' --min-time 20s --format markdown | awk -F'|' '/celeba64/ {print $5}' | awk '{print $1}')
+ours=$("$bin" bench --threads "$threads" --filter 'TrainStep/csvae-celeba64 .*batch 64$' --min-time 20s --format markdown | awk -F'|' '/celeba64/ {print $5}' | awk '{print $1}')
 theirs=$("$py" "$ref" --device cpu --batch 64 --steps 20 --warmup 3 --threads "$threads" | sed -n 's/.*train_images_per_s=\([0-9.]*\).*/\1/p')
 echo "threads=$threads batch=64 csvae CelebA-64 training images/s: csvae-gpu $ours, PyTorch $("$py" -c 'import torch; print(torch.__version__)') $theirs, ratio $(awk -v a="$ours" -v b="$theirs" 'BEGIN {printf "%.2f", a/b}')"

@@ -12,5 +12,5 @@ import (
 // exits the process in its init when no GPU is present, so the GPU runtime
 // lives behind the build tag "gpu" and this binary never links it.
 func gpuBackend() (model.Backend, error) {
-	return nil, errors.New("this binary is CPU-only (built without the tag gpu), and this version has no GPU training backend yet; use --device cpu")
+	return nil, errors.New("this binary is CPU-only: build the GPU one with `make gpu` (needs nvcc: bash scripts/install-cuda.sh) and run bin/csvae-gpu on a host with an NVIDIA driver; or use --device cpu")
 }

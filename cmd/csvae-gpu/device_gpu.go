@@ -3,17 +3,17 @@
 package main
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/csvae-gpu/csvae-gpu/cuda"
+	"github.com/csvae-gpu/csvae-gpu/gpu"
 	"github.com/csvae-gpu/csvae-gpu/model"
 )
 
+// gpuBackend opens CUDA device 0 (choose another with CUDA_VISIBLE_DEVICES)
+// and returns the GPU backend over it.
 func gpuBackend() (model.Backend, error) {
-	names, err := cuda.Devices()
+	dev, err := cuda.Open(0)
 	if err != nil {
 		return nil, err
 	}
-	return nil, fmt.Errorf("found %s, but the GPU training backend is not written yet; use --device cpu", strings.Join(names, ", "))
+	return gpu.New(dev), nil
 }

@@ -53,6 +53,8 @@ func trainCommand() *cli.Command {
 			&cli.IntFlag{Name: "checkpoint-steps", Usage: "also write a checkpoint every N training steps (long image epochs)"},
 			&cli.IntFlag{Name: "plot-every", Value: d.PlotEvery, Usage: "epochs between latent plots and KL estimates (and always at the end)"},
 			&cli.BoolFlag{Name: "standardize", Value: d.Standardize, Usage: "rescale vector data to zero mean and unit variance (training statistics)"},
+			&cli.IntFlag{Name: "max-steps", Usage: "stop once the model has taken N training steps in all, with a checkpoint (--resume goes on)"},
+			&cli.BoolFlag{Name: "log-steps", Usage: "write steps.csv: every training step's losses, to compare two runs step by step"},
 			&cli.BoolFlag{Name: "quiet", Usage: "no progress bar"},
 		}, deviceFlags...),
 		Action: train,
@@ -60,6 +62,9 @@ func trainCommand() *cli.Command {
 }
 
 func train(c *cli.Context) error {
+	if c.Int("max-steps") < 0 {
+		return fmt.Errorf("--max-steps must not be negative, got %d", c.Int("max-steps"))
+	}
 	be, err := backendFor(c)
 	if err != nil {
 		return err
@@ -83,8 +88,22 @@ func train(c *cli.Context) error {
 		return err
 	}
 	bar := newProgress(c.Bool("quiet"), t)
+	t.MaxSteps = c.Int("max-steps")
+	onStep := bar.step
+	if c.Bool("log-steps") {
+		log, err := openStepLog(t.Dir, cfg, t.Net.Main.Step)
+		if err != nil {
+			return err
+		}
+		defer log.Close()
+		onStep = func(epoch, batch, batches int, l model.Losses) {
+			log.add(t.Net.Main.Step, epoch+1, batch, l)
+			bar.step(epoch, batch, batches, l)
+		}
+	}
+	began := time.Now()
 	t.Hooks = model.Hooks{
-		Step: bar.step,
+		Step: onStep,
 		Epoch: func(r model.EpochRecord, last bool) error {
 			if last || r.Epoch%cfg.PlotEvery == 0 {
 				if err := rep.plots(t.History); err != nil {
@@ -99,6 +118,11 @@ func train(c *cli.Context) error {
 	defer stop()
 	err = t.Run(ctx)
 	bar.finish()
+	if errors.Is(err, model.ErrStepLimit) {
+		fmt.Fprintf(os.Stderr, "stopped at step %d (--max-steps) after %.1f s of training; checkpoint saved, continue with: csvae-gpu train --resume %s\n",
+			t.Net.Main.Step, time.Since(began).Seconds(), t.Dir)
+		return nil
+	}
 	if errors.Is(err, model.ErrInterrupted) {
 		return fmt.Errorf("interrupted at epoch %d, batch %d; checkpoint saved, continue with: csvae-gpu train --resume %s",
 			t.Pos.Epoch+1, t.Pos.Batch, t.Dir)

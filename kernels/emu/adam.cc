@@ -1,0 +1,2 @@
+// Emulated build of the Adam optimizer kernels (see emu.h).
+#include "../adam.cu"

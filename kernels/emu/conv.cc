@@ -1,0 +1,2 @@
+// Emulated build of the convolution kernels (see emu.h).
+#include "../conv.cu"

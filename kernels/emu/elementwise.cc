@@ -1,0 +1,2 @@
+// Emulated build of the elementwise kernels (see emu.h).
+#include "../elementwise.cu"

@@ -1,0 +1,2 @@
+// Emulated build of the KL kernels (see emu.h).
+#include "../kl.cu"

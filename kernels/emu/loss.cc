@@ -1,0 +1,2 @@
+// Emulated build of the loss kernels (see emu.h).
+#include "../loss.cu"

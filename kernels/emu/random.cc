@@ -1,0 +1,2 @@
+// Emulated build of the sampling kernels (see emu.h).
+#include "../random.cu"

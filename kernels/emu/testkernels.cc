@@ -1,0 +1,2 @@
+// The emulator's own test kernels.
+#include "testkernels.cu"
