@@ -11,8 +11,8 @@ import (
 // only on n*d, so the loss is bit-reproducible.
 
 const (
-	lossThreads   = 256  // LOSS_THREADS and KL_THREADS in the .cu files
-	lossMaxBlocks = 1024 // LOSS_MAX_BLOCKS, KL_MAX_BLOCKS: about one wave on an H100
+	lossThreads   = 256  // LOSS_THREADS in kernels/loss_reduce.cuh
+	lossMaxBlocks = 1024 // LOSS_MAX_BLOCKS there: about one wave on an H100
 )
 
 // lossScratch holds lossMaxBlocks double partial sums, then the kernels'

@@ -3,53 +3,7 @@
 // losses of loss.cu do: one launch, each block writes its gradient values
 // and one double partial sum to a scratch buffer, and the last block to
 // finish adds the partials in index order and writes KL/n to loss[0].
-#include "cuda_common.cuh"
-
-// As in loss.cu (gpu/loss.go launches both with the same scratch buffer):
-// exactly KL_THREADS threads a block, at most KL_MAX_BLOCKS blocks, and a
-// scratch of KL_MAX_BLOCKS doubles, then the ticket counter (zero between
-// launches).
-#define KL_THREADS 256
-#define KL_MAX_BLOCKS 1024
-
-// kl_block_sum returns the sum of v over the block in thread 0: warp
-// shuffles, then the eight warp sums through shared memory, in fixed order.
-static __device__ __forceinline__ double kl_block_sum(double v) {
-	__shared__ double warp[KL_THREADS / 32];
-#pragma unroll
-	for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
-	if ((threadIdx.x & 31) == 0) warp[threadIdx.x >> 5] = v;
-	__syncthreads();
-	double s = 0;
-	if (threadIdx.x == 0)
-		for (int w = 0; w < KL_THREADS / 32; w++) s += warp[w];
-	return s;
-}
-
-// kl_finish stores the block's sum of v as its partial; the block that
-// takes the last ticket adds the partials in index order, writes sum/n to
-// loss[0] and resets the ticket for the next launch. The fences order the
-// partial stores before the ticket, and __ldcg reads them from L2.
-static __device__ __forceinline__ void kl_finish(double v, double* scratch, float* loss, int64_t n) {
-	__shared__ bool last;
-	unsigned int* ticket = (unsigned int*)(scratch + KL_MAX_BLOCKS);
-	double s = kl_block_sum(v);
-	if (threadIdx.x == 0) {
-		scratch[blockIdx.x] = s;
-		__threadfence();
-		last = atomicAdd(ticket, 1u) == gridDim.x - 1;
-		__threadfence();
-	}
-	__syncthreads();
-	if (!last) return;
-	double t = 0;
-	for (unsigned int i = threadIdx.x; i < gridDim.x; i += KL_THREADS) t += __ldcg(scratch + i);
-	t = kl_block_sum(t);
-	if (threadIdx.x == 0) {
-		loss[0] = (float)(t / (double)n);
-		*ticket = 0;
-	}
-}
+#include "loss_reduce.cuh"
 
 // kl_std_normal: KL(N(mu, exp(logvar)) || N(0,1)) summed over n*d values,
 // / n, and, when dmu is not null, the gradients of scale*KL/n.
@@ -67,7 +21,7 @@ KERNEL void kl_std_normal(float* loss, double* scratch, float* dmu, float* dlogv
 			if (dlogvar) dlogvar[i] = (float)(g * 0.5 * (e - 1));
 		}
 	}
-	kl_finish(s, scratch, loss, n);
+	loss_finish(s, scratch, loss, n);
 }
 
 // kl_diagonal: KL(N(mu, exp(logvar)) || N(pmu, exp(plogvar))) summed over
@@ -91,7 +45,7 @@ KERNEL void kl_diagonal(float* loss, double* scratch, float* dmu, float* dlogvar
 			if (dpmu && dplogvar) dplogvar[i] = (float)(g * 0.5 * (1 - (e + diff * diff) * ip));
 		}
 	}
-	kl_finish(s, scratch, loss, n);
+	loss_finish(s, scratch, loss, n);
 }
 
 // kl_label_prior expands labels y[n,k] into the prior of w[n,2k]: both
