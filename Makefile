@@ -42,13 +42,14 @@ build:
 # missing, compiles the kernels, vets, runs every test (each CUDA kernel runs
 # under emulation, and the generated PTX is checked against the kernels'
 # conventions), then builds the GPU binary, so every run compiles all the
-# CUDA code and the cgo layer over gorgonia.org/cu.
+# CUDA code and the cgo layer over gorgonia.org/cu. That GPU binary goes to
+# bin/gpu/, so that bin/csvae-gpu stays a binary that runs here.
 test:
 	bash scripts/install-cuda.sh
 	$(MAKE) kernels
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
-	$(MAKE) gpu
+	$(MAKE) gpu BIN=bin/gpu/csvae-gpu
 
 # The quick subset for the edit-compile-test loop.
 test-short:
