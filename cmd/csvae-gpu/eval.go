@@ -20,14 +20,14 @@ func evalCommand() *cli.Command {
 			"latents of the two label groups with the 1-nearest-neighbour estimator of Wang,\n" +
 			"Kulkarni and Verdu (2009), in z and in each attribute's subspace w_i. For csvae the\n" +
 			"ideal is a KL near 0 in z (z knows nothing of y) and a large KL in w.\n" +
-			"Several --run flags give one table.",
-		Flags: append([]cli.Flag{
+			"Several --run flags give one table." + editEvalDescription,
+		Flags: append(append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "run", Usage: "run directory written by train (repeatable)"},
 			&cli.StringFlag{Name: "split", Value: "test", Usage: "train or test"},
 			&cli.Uint64Flag{Name: "seed", Usage: "seed of the first draw of latent samples (default: derived from the run's seed)"},
 			&cli.IntFlag{Name: "draws", Value: 10, Usage: "independent posterior draws to average the estimate over"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text, markdown or json"},
-		}, deviceFlags...),
+		}, deviceFlags...), editFlags...),
 		Action: evaluate,
 	}
 }
@@ -47,6 +47,9 @@ func evaluate(c *cli.Context) error {
 	be, err := backendFor(c)
 	if err != nil {
 		return err
+	}
+	if c.IsSet("classifier") {
+		return evaluateEdits(c, be) // evaledit.go
 	}
 	runs := c.StringSlice("run")
 	if len(runs) == 0 {

@@ -23,6 +23,7 @@ func main() {
 		OnUsageError:   func(_ *cli.Context, err error, _ bool) error { return err },
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+	app.Commands = append(app.Commands, experimentCommands()...) // classifier, manipulate, traverse, interpolate
 	for _, c := range app.Commands {
 		c.OnUsageError = app.OnUsageError
 	}

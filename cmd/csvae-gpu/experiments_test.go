@@ -1,0 +1,172 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The experiment commands at tiny sizes, through the built binary:
+// classifier train, manipulate (with --images), traverse, interpolate and
+// eval --classifier, and their bad input.
+func TestExperimentCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates faces and trains three image models and a classifier")
+	}
+	dir := t.TempDir()
+	faces, cache := filepath.Join(dir, "faces"), filepath.Join(dir, "faces32.cache")
+	mustRun := func(args ...string) (string, string) {
+		t.Helper()
+		stdout, stderr, code := run(t, args...)
+		if code != 0 {
+			t.Fatalf("csvae-gpu %s: %s", strings.Join(args, " "), stderr)
+		}
+		return stdout, stderr
+	}
+	mustRun("synth", "--out", faces, "--n", "160", "--seed", "5", "--quiet")
+	mustRun("prepare", "--celeba", faces, "--out", cache, "--size", "32", "--quiet")
+
+	cls := filepath.Join(dir, "cls")
+	out, _ := mustRun("classifier", "train", "--data", cache, "--attrs", "Eyeglasses,Smiling,Male", "--out", cls, "--epochs", "1", "--batch", "32", "--quiet")
+	for _, a := range []string{"Eyeglasses", "Smiling", "Male", "balanced"} {
+		if !strings.Contains(out, a) {
+			t.Errorf("classifier train printed no %s:\n%s", a, out)
+		}
+	}
+	for _, f := range []string{"classifier.safetensors", "config.json", "metrics.json"} {
+		if _, err := os.Stat(filepath.Join(cls, f)); err != nil {
+			t.Errorf("classifier directory lacks %s", f)
+		}
+	}
+
+	runs := map[string]string{}
+	common := []string{"--dataset", "celeba", "--data", cache, "--image-size", "32", "--attrs", "Eyeglasses,Smiling", "--epochs", "1", "--batch", "32", "--quiet"}
+	for _, m := range []string{"vae", "csvae", "condvae"} {
+		runs[m] = filepath.Join(dir, m)
+		args := append([]string{"train", "--model", m, "--out", runs[m]}, common...)
+		if m != "vae" {
+			args = append(args, "--init-from", runs["vae"])
+		}
+		mustRun(args...)
+	}
+
+	// manipulate, for each kind of model, and the edited images for an
+	// independent classifier.
+	for m, r := range runs {
+		png := filepath.Join(dir, "manip-"+m+".png")
+		mustRun("manipulate", "--run", r, "--attr", "Smiling=1", "--attr", "Smiling=0", "--attr", "Eyeglasses=1+Smiling=1", "--n", "4", "--out", png)
+		checkPNG(t, png)
+	}
+	imgs := filepath.Join(dir, "edited")
+	mustRun("manipulate", "--run", runs["csvae"], "--attr", "Eyeglasses=1", "--attr", "Smiling=0", "--n", "2", "--out", filepath.Join(dir, "m.png"), "--images", imgs, "--images-n", "5")
+	f, err := os.Open(filepath.Join(imgs, "edits.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1+5*3 || strings.Join(rows[0], ",") != "file,source,edit,Eyeglasses,Smiling" {
+		t.Fatalf("edits.csv: %d rows, header %v; want 16 rows (5 images x none + 2 edits)", len(rows), rows[0])
+	}
+	for _, row := range rows[1:] {
+		checkPNGMin(t, filepath.Join(imgs, row[0]), 32)
+		switch row[2] {
+		case "Eyeglasses=1":
+			if row[3] != "1" {
+				t.Errorf("%s meant to have Eyeglasses, listed %s", row[0], row[3])
+			}
+		case "Smiling=0":
+			if row[4] != "0" {
+				t.Errorf("%s meant to lack Smiling, listed %s", row[0], row[4])
+			}
+		}
+	}
+
+	tr := filepath.Join(dir, "traverse.png")
+	mustRun("traverse", "--run", runs["csvae"], "--attr", "Eyeglasses", "--steps", "3", "--n", "2", "--out", tr)
+	checkPNG(t, tr)
+	ip := filepath.Join(dir, "interp.png")
+	mustRun("interpolate", "--run", runs["csvae"], "--run2", runs["condvae"], "--attr", "Smiling", "--steps", "4", "--n", "2", "--out", ip)
+	checkPNG(t, ip)
+
+	js := filepath.Join(dir, "eval.json")
+	out, _ = mustRun("eval", "--run", runs["csvae"], "--run", runs["vae"], "--classifier", cls, "--n", "12", "--leak-n", "60", "--json", js, "--format", "markdown")
+	if !strings.Contains(out, "| csvae | Smiling |") || !strings.Contains(out, "| vae | Eyeglasses |") {
+		t.Errorf("eval table lacks rows:\n%s", out)
+	}
+	var res []editResult
+	b, err := os.ReadFile(js)
+	if err == nil {
+		err = json.Unmarshal(b, &res)
+	}
+	if err != nil || len(res) != 4 {
+		t.Fatalf("eval.json: %v, %d rows", err, len(res))
+	}
+	for _, r := range res {
+		for name, v := range map[string]float64{"manipulation": r.Manipulation, "preservation": r.Preservation, "leakage": r.LeakAcc, "chance": r.LeakChance} {
+			if !(v >= 0 && v <= 1) {
+				t.Errorf("%s %s: %s = %g", r.Model, r.Attr, name, v)
+			}
+		}
+		if !(r.ReconMSE > 0 && r.ReconMSE < 1) || r.LeakChance < 0.5 {
+			t.Errorf("%s %s: recon MSE %g, chance %g", r.Model, r.Attr, r.ReconMSE, r.LeakChance)
+		}
+		if want := 2; len(r.Kept) != want { // the classifier's three attributes but the edited one
+			t.Errorf("%s %s: kept %v", r.Model, r.Attr, r.Kept)
+		}
+	}
+	// Without --classifier, eval still estimates the KL.
+	if out, _ := mustRun("eval", "--run", runs["csvae"], "--draws", "1"); !strings.Contains(out, "KL in z") {
+		t.Errorf("plain eval changed:\n%s", out)
+	}
+
+	// Bad input: one line each, exit 1.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"manipulate", "--run", runs["csvae"], "--attr", "Bald=1"}, `unknown attribute "Bald"`},
+		{[]string{"manipulate", "--run", runs["csvae"], "--attr", "Smiling=2"}, "want NAME=0 or NAME=1"},
+		{[]string{"manipulate", "--run", runs["csvae"]}, "--attr NAME=0|1 is required"},
+		{[]string{"traverse", "--run", runs["vae"], "--attr", "Smiling"}, "needs a w subspace"},
+		{[]string{"traverse", "--run", runs["condvae"], "--attr", "Smiling"}, "needs a w subspace"},
+		{[]string{"traverse", "--run", runs["csvae"], "--attr", "Bald"}, `unknown attribute "Bald"`},
+		{[]string{"interpolate", "--run", runs["csvae"], "--attr", "Bald"}, `unknown attribute "Bald"`},
+		{[]string{"interpolate", "--run", filepath.Join(dir, "nothing"), "--attr", "Smiling"}, "no such run directory"},
+		{[]string{"eval", "--run", runs["csvae"], "--classifier", filepath.Join(dir, "nocls")}, "no such directory"},
+		{[]string{"eval", "--run", runs["csvae"], "--classifier", dir}, "no classifier.safetensors there"},
+		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--edit", "Bald"}, `unknown attribute "Bald"`},
+		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--keep", "Bald"}, `does not know attribute "Bald"`},
+		{[]string{"classifier", "train", "--data", cache, "--attrs", "Sunglasses", "--out", filepath.Join(dir, "c2")}, `unknown attribute "Sunglasses"`},
+		{[]string{"classifier", "train", "--attrs", "Smiling", "--out", filepath.Join(dir, "c3")}, "--data is required"},
+		{[]string{"classifier", "train", "--data", cache, "--out", filepath.Join(dir, "c4"), "--epochs", "x"}, "invalid value"},
+	} {
+		_, stderr, code := run(t, c.args...)
+		if code != 1 || len(strings.Split(strings.TrimSpace(stderr), "\n")) != 1 || !strings.Contains(stderr, c.want) {
+			t.Errorf("csvae-gpu %s: exit %d, stderr %q; want exit 1 and one line containing %q", strings.Join(c.args, " "), code, stderr, c.want)
+		}
+	}
+}
+
+func checkPNGMin(t *testing.T, path string, side int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if b := img.Bounds(); b.Dx() != side || b.Dy() != side {
+		t.Errorf("%s is %v, want %dx%d", path, b, side, side)
+	}
+}

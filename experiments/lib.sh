@@ -1,0 +1,212 @@
+# Shared steps of the experiment recipes (sourced by experiments/*.sh).
+#
+# Knobs (environment variables):
+#   SIZE     small (default): built-in synthetic faces at 32x32, sized to finish on a
+#            2-core CPU in tens of minutes per experiment;
+#            full: the CelebA-64 settings (64x64, 20 epochs per model, Dz 64), meant for a GPU.
+#   DEVICE   cpu (default for small) or gpu (default for full; needs bin/csvae-gpu from `make gpu`).
+#   CELEBA   full only: a CelebA directory (img_align_celeba/, list_attr_celeba.txt,
+#            list_eval_partition.txt); without it, synthetic faces are drawn instead.
+#   OUT      where runs and reports go (default runs/experiments).
+#   SEED     seed of the faces, the weights and the batches (default 1).
+#   BIN      the csvae-gpu binary (default bin/csvae-gpu, built if missing).
+#   THREADS  CPU threads per command (default: all cores).
+#   MODELS   models compared besides the vae (default: csvae condvae condvae-info;
+#            add csvae-noadv for the ablation).
+#
+# Every step is skipped when its output exists, so a recipe interrupted at any
+# point continues where it stopped when run again (training resumes from its
+# last checkpoint).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SIZE=${SIZE:-small}
+OUT=${OUT:-runs/experiments}
+SEED=${SEED:-1}
+BIN=${BIN:-bin/csvae-gpu}
+MODELS=${MODELS:-csvae condvae condvae-info}
+case "$SIZE" in
+small)
+  DEVICE=${DEVICE:-cpu}
+  IMG=32 NFACES=${NFACES:-8000} EPOCHS=${EPOCHS:-10} CLS_EPOCHS=5 EVAL_N=1000 LEAK_N=5000
+  ;;
+full)
+  DEVICE=${DEVICE:-gpu}
+  IMG=64 NFACES=${NFACES:-50000} EPOCHS=${EPOCHS:-20} CLS_EPOCHS=10 EVAL_N=5000 LEAK_N=20000
+  ;;
+*)
+  echo "SIZE must be small or full, got $SIZE" >&2
+  exit 1
+  ;;
+esac
+if [ ! -x "$BIN" ]; then
+  mkdir -p "$(dirname "$BIN")"
+  go build -o "$BIN" ./cmd/csvae-gpu
+fi
+DEV=(--device "$DEVICE")
+[ -n "${THREADS:-}" ] && DEV+=(--threads "$THREADS")
+
+# The training recipe of every model: the swiss-roll recipe of the README
+# (one loss convention, a class-balanced adversary, beta4 = 100, beta3 = 2),
+# applied unchanged to images; see README "Experiments".
+RECIPE=(--betas 20,1,2,100,1 --adv-balance --adv-lr 3e-3 --lr-decay 0.98)
+# The attributes the synthetic faces draw visibly; the classifier judges these.
+CLS_ATTRS=Eyeglasses,Smiling,Male,Heavy_Makeup,Wearing_Lipstick,Mustache,Receding_Hairline,Wearing_Hat,Blond_Hair,Bangs
+
+say() { echo "== $*" >&2; }
+
+# data: sets DATA (the packed cache or CelebA directory) and CLS (the classifier).
+data() {
+  mkdir -p "$OUT/data"
+  if [ "$SIZE" = full ] && [ -n "${CELEBA:-}" ]; then
+    CLS=$OUT/data/classifier-celeba-$IMG
+    if [ ! -f "$CELEBA/csvae-$IMG.cache" ]; then
+      say "prepare $CELEBA at ${IMG}x$IMG"
+      "$BIN" prepare --celeba "$CELEBA" --out "$CELEBA/csvae-$IMG.cache" --size "$IMG" --quiet
+    fi
+    DATA=$CELEBA/csvae-$IMG.cache
+  else
+    local faces=$OUT/data/faces-n$NFACES-seed$SEED
+    DATA=$faces-$IMG.cache
+    CLS=$OUT/data/classifier-n$NFACES-seed$SEED-$IMG
+    if [ ! -f "$faces/list_eval_partition.txt" ]; then
+      say "synth $NFACES faces (seed $SEED)"
+      "$BIN" synth --out "$faces" --n "$NFACES" --seed "$SEED" --quiet
+    fi
+    if [ ! -f "$DATA" ]; then
+      say "prepare ${IMG}x$IMG cache"
+      "$BIN" prepare --celeba "$faces" --out "$DATA" --size "$IMG" --quiet
+    fi
+  fi
+  if [ ! -f "$CLS/classifier.safetensors" ]; then
+    say "classifier ($CLS_ATTRS)"
+    mkdir -p "$CLS"
+    "$BIN" classifier train --data "$DATA" --attrs "$CLS_ATTRS" --out "$CLS" --epochs "$CLS_EPOCHS" \
+      --seed "$SEED" --quiet "${DEV[@]}" | tee "$CLS/accuracy.txt.tmp"
+    mv "$CLS/accuracy.txt.tmp" "$CLS/accuracy.txt"
+  fi
+}
+
+# train_model DIR MODEL ATTRS [extra flags]: trains, or resumes an unfinished run.
+train_model() {
+  local dir=$1 model=$2 attrs=$3
+  shift 3
+  if [ -f "$dir/checkpoint.safetensors" ]; then
+    say "$model: resume $dir (up to $EPOCHS epochs)"
+    "$BIN" train --resume "$dir" --epochs "$EPOCHS" --quiet "${DEV[@]}"
+  else
+    say "$model: train $dir ($EPOCHS epochs)"
+    "$BIN" train --model "$model" --dataset celeba --data "$DATA" --image-size "$IMG" --attrs "$attrs" \
+      --epochs "$EPOCHS" --seed "$SEED" "${RECIPE[@]}" --out "$dir" --quiet "${DEV[@]}" "$@"
+  fi
+}
+
+# experiment NAME ATTRS EDIT KEEP TITLE: the whole comparison. ATTRS are the
+# run's attributes, EDIT those edited and scored (comma-separated), KEEP those
+# that must not change ("" = every other attribute the classifier knows).
+experiment() {
+  local name=$1 attrs=$2 edit=$3 keep=$4 title=$5
+  data
+  EXP=$OUT/$name-$SIZE
+  mkdir -p "$EXP/grids"
+  # Pretraining: a vae first; every other model starts its convolutions
+  # from it. The vae is also the vae baseline.
+  train_model "$EXP/vae" vae "$attrs"
+  for m in $MODELS; do
+    train_model "$EXP/$m" "$m" "$attrs" --init-from "$EXP/vae"
+  done
+  local all=(vae $MODELS)
+  local first=${edit%%,*}
+  for m in "${all[@]}"; do
+    local flags=()
+    for a in ${edit//,/ }; do flags+=(--attr "$a=1" --attr "$a=0"); done
+    say "manipulate: $m"
+    "$BIN" manipulate --run "$EXP/$m" "${flags[@]}" --n 8 --out "$EXP/grids/manipulate-$m.png" \
+      --images "$EXP/edited/$m" --images-n 500 "${DEV[@]}"
+  done
+  for m in $MODELS; do
+    case $m in csvae | csvae-noadv)
+      for a in ${edit//,/ }; do
+        "$BIN" traverse --run "$EXP/$m" --attr "$a" --steps 7 --n 2 --out "$EXP/grids/traverse-$m-$a.png" "${DEV[@]}"
+      done
+      ;;
+    esac
+  done
+  if [[ " $MODELS " == *" csvae "* && " $MODELS " == *" condvae "* ]]; then
+    for a in ${edit//,/ }; do
+      "$BIN" interpolate --run "$EXP/csvae" --run2 "$EXP/condvae" --attr "$a" --steps 7 --n 4 \
+        --out "$EXP/grids/interpolate-$a.png" "${DEV[@]}"
+    done
+  fi
+  local runs=()
+  for m in "${all[@]}"; do runs+=(--run "$EXP/$m"); done
+  local keepflag=()
+  [ -n "$keep" ] && keepflag=(--keep "$keep")
+  say "eval"
+  "$BIN" eval "${runs[@]}" --classifier "$CLS" --edit "$edit" "${keepflag[@]}" --n "$EVAL_N" --leak-n "$LEAK_N" \
+    --format markdown --json "$EXP/results.json" --csv "$EXP/results.csv" "${DEV[@]}" >"$EXP/table.md"
+  report "$title" "$attrs" "$edit" "$keep" "$first"
+  say "report: $EXP/report.md"
+}
+
+# report TITLE ATTRS EDIT KEEP FIRST: the Markdown page of an experiment.
+report() {
+  local title=$1 attrs=$2 edit=$3 keep=$4 first=$5
+  local r=$EXP/report.md
+  {
+    echo "# $title"
+    echo
+    echo "Size \`$SIZE\` (${IMG}x$IMG, $EPOCHS epochs per model, seed $SEED, device $DEVICE), data \`$DATA\`."
+    echo "Run attributes: $attrs. Edited: $edit. Kept: ${keep:-every other attribute the classifier knows}."
+    echo "Recipe: \`${RECIPE[*]}\`; csvae, condvae and condvae-info start from the vae's convolutions."
+    echo "Reproduce: \`SIZE=$SIZE EPOCHS=$EPOCHS OUT=$OUT SEED=$SEED bash experiments/$(basename "$0")\`."
+    echo
+    echo "## Scores"
+    echo
+    echo "Each of $EVAL_N test images (or all, if fewer) is edited to the opposite of its label and judged by"
+    echo "the classifier: manipulation is the mean over the two directions of the share it judges to"
+    echo "have the target value; preservation the share of edits in which its decisions on the kept"
+    echo "attributes equal its decisions on the unedited reconstruction (same-label: the same for the"
+    echo "edit to the image's own label, which for csvae resets w_j to that label's prior mean and so"
+    echo "shows what the edit point alone discards; an identity for the other models); recon attr acc its accuracy"
+    echo "on the reconstructions; leakage the test accuracy of a logistic regression predicting the"
+    echo "label from the mean of z (chance: the majority rate), and the balanced accuracy of a"
+    echo "class-weighted one (chance 0.5)."
+    echo
+    cat "$EXP/table.md"
+    echo
+    echo "Classifier (trained on real images only), test accuracy:"
+    echo
+    echo '```'
+    if [ -f "$CLS/accuracy.txt" ]; then cat "$CLS/accuracy.txt"; else cat "$CLS/metrics.json"; fi
+    echo '```'
+    echo
+    echo "## Manipulation"
+    echo
+    for m in vae $MODELS; do echo "![$m](grids/manipulate-$m.png)"; done
+    echo
+    for f in "$EXP"/grids/traverse-*.png; do
+      [ -f "$f" ] || continue
+      echo "## Traversal: $(basename "$f" .png)"
+      echo
+      echo "![traverse](grids/$(basename "$f"))"
+      echo
+    done
+    for f in "$EXP"/grids/interpolate-*.png; do
+      [ -f "$f" ] || continue
+      echo "## Interpolation: $(basename "$f" .png)"
+      echo
+      echo "![interpolate](grids/$(basename "$f"))"
+      echo
+    done
+    if [ -f "$EXP/csvae/losses.png" ]; then
+      echo "## csvae loss components over training"
+      echo
+      echo "![losses](csvae/losses.png)"
+      echo
+    fi
+    echo "Edited images for independent scoring: \`edited/MODEL/*.png\`, listed with the attribute values"
+    echo "each was meant to have in \`edited/MODEL/edits.csv\`. Machine-readable scores: \`results.json\`, \`results.csv\`."
+  } >"$r.tmp"
+  mv "$r.tmp" "$r"
+}
