@@ -165,13 +165,7 @@ func New(be model.Backend, cfg Config, maxBatch int) (*Classifier, error) {
 	c.loss, c.dl = be.Alloc(1), be.Alloc(maxBatch*k)
 	c.xt, c.yt = be.Alloc(maxBatch*cfg.XDim()), be.Alloc(maxBatch*k)
 	if cfg.Balanced {
-		pw, nw := make([]float32, k), make([]float32, k)
-		for j, r := range cfg.Rates {
-			pw[j], nw[j] = float32(0.5/r), float32(0.5/(1-r))
-		}
-		c.posW, c.negW = be.Alloc(k), be.Alloc(k)
-		be.Upload(c.posW, pw)
-		be.Upload(c.negW, nw)
+		c.posW, c.negW = model.BalancedWeights(be, cfg.Rates)
 	}
 	return c, nil
 }
@@ -351,19 +345,6 @@ func (c *Classifier) checkSplit(s dataset.Split) error {
 		return fmt.Errorf("classifier: the data's attributes %v are not the classifier's %v", s.Attrs(), c.Cfg.Attrs)
 	}
 	return nil
-}
-
-// Rates returns the share of examples of s with each attribute present.
-func Rates(s dataset.Split) []float64 {
-	out := make([]float64, len(s.Attrs()))
-	for a := range out {
-		pos := 0
-		for _, v := range dataset.Labels(s, a) {
-			pos += v
-		}
-		out[a] = float64(pos) / float64(max(1, s.Len()))
-	}
-	return out
 }
 
 // EpochLog is one epoch of training, for the caller's progress report.

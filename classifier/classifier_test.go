@@ -120,7 +120,7 @@ func TestSaveLoad(t *testing.T) {
 	cfg := toyConfig()
 	cfg.Epochs = 1
 	train, test := toyImages(128, 3, 0.3), toyImages(40, 4, 0.3)
-	cfg.Balanced, cfg.Rates = true, Rates(train)
+	cfg.Balanced, cfg.Rates = true, dataset.LabelRates(train)
 	c, err := New(model.CPU{}, cfg, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -41,6 +41,20 @@ func (m *Memory) Fill(idx []int, x, y []float32) {
 // labeler is a Split that can read a label without decoding its example.
 type labeler interface{ Label(i, a int) int }
 
+// LabelRates returns the share of the examples of s with each attribute
+// present (0 for an empty split).
+func LabelRates(s Split) []float64 {
+	rates := make([]float64, len(s.Attrs()))
+	for a := range rates {
+		pos := 0
+		for _, v := range Labels(s, a) {
+			pos += v
+		}
+		rates[a] = float64(pos) / float64(max(1, s.Len()))
+	}
+	return rates
+}
+
 // Labels returns attribute a of every example as 0 or 1.
 func Labels(s Split, a int) []int {
 	k := len(s.Attrs())

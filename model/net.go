@@ -150,13 +150,7 @@ func NewNet(be Backend, cfg Config, maxBatch int) (*Net, error) {
 		m.adv.Add(NewDense(be, m.Adv, fmt.Sprintf("adv.%d", smallLayers), maxBatch, []int{small}, k))
 		m.dlogit, m.dlogitAdv = newBuffer(be, maxBatch, k), newBuffer(be, maxBatch, k)
 		if cfg.AdvBalance {
-			pw, nw := make([]float32, k), make([]float32, k)
-			for j, r := range cfg.LabelRates {
-				pw[j], nw[j] = float32(0.5/r), float32(0.5/(1-r))
-			}
-			m.posW, m.negW = be.Alloc(k), be.Alloc(k)
-			be.Upload(m.posW, pw)
-			be.Upload(m.negW, nw)
+			m.posW, m.negW = BalancedWeights(be, cfg.LabelRates)
 		}
 	}
 	m.z, m.zEps = newBuffer(be, maxBatch, zd), newBuffer(be, maxBatch, zd)
@@ -521,4 +515,18 @@ func hasPrefix(name string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// BalancedWeights are the class weights of a balanced cross-entropy for
+// labels of base rates rates: 1/(2π) for a present label and 1/(2(1-π)) for
+// an absent one, so that the uninformative answer is 1/2 whatever π is.
+func BalancedWeights(be Backend, rates []float64) (pos, neg Tensor) {
+	pw, nw := make([]float32, len(rates)), make([]float32, len(rates))
+	for j, r := range rates {
+		pw[j], nw[j] = float32(0.5/r), float32(0.5/(1-r))
+	}
+	pos, neg = be.Alloc(len(rates)), be.Alloc(len(rates))
+	be.Upload(pos, pw)
+	be.Upload(neg, nw)
+	return pos, neg
 }

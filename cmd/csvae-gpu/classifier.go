@@ -115,7 +115,7 @@ func trainClassifier(c *cli.Context) error {
 	}
 	cfg := classifier.DefaultConfig(attrs, cache.Size())
 	cfg.Epochs, cfg.Batch, cfg.LR, cfg.Seed = c.Int("epochs"), c.Int("batch"), c.Float64("lr"), c.Uint64("seed")
-	cfg.Balanced, cfg.Rates, cfg.Data = c.Bool("balanced"), classifier.Rates(train), c.String("data")
+	cfg.Balanced, cfg.Rates, cfg.Data = c.Bool("balanced"), dataset.LabelRates(train), c.String("data")
 	if cfg.Epochs < 1 {
 		return fmt.Errorf("--epochs must be positive, got %d", cfg.Epochs)
 	}
@@ -123,7 +123,7 @@ func trainClassifier(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := prepareClassifierOut(out); err != nil {
+	if err := writableDir(out); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "classifier of %d attributes on %d training / %d test images at %dx%d, %d parameters, device %s\n",
@@ -160,18 +160,6 @@ func trainClassifier(c *cli.Context) error {
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s\n", out)
 	return nil
-}
-
-func prepareClassifierOut(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("--out: cannot create %s: %v", dir, unwrapPath(err))
-	}
-	f, err := os.CreateTemp(dir, ".probe*")
-	if err != nil {
-		return fmt.Errorf("--out: cannot write in %s: %v", dir, unwrapPath(err))
-	}
-	f.Close()
-	return os.Remove(f.Name())
 }
 
 // experimentCommands are the commands of the experiments (issue 5), added

@@ -101,19 +101,6 @@ func openImageCache(cfg model.Config, quiet bool) (*dataset.Cache, error) {
 	return dataset.OpenCache(path)
 }
 
-// labelRates is the share of training examples with each attribute present.
-func labelRates(s dataset.Split) []float64 {
-	rates := make([]float64, len(s.Attrs()))
-	for a := range rates {
-		pos := 0
-		for _, v := range dataset.Labels(s, a) {
-			pos += v
-		}
-		rates[a] = float64(pos) / float64(s.Len())
-	}
-	return rates
-}
-
 // split picks "train" or "test".
 func (s *splits) pick(name string) (dataset.Split, error) {
 	switch name {

@@ -356,7 +356,7 @@ func writeEditImages(dir string, r *editRun, s dataset.Split, m int, edits []edi
 	if m < 1 {
 		return fmt.Errorf("--images-n must be positive, got %d", m)
 	}
-	if err := prepareClassifierOut(dir); err != nil {
+	if err := writableDir(dir); err != nil {
 		return fmt.Errorf("--images: %v", strings.TrimPrefix(err.Error(), "--out: "))
 	}
 	cfg := r.net.Cfg

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/csvae-gpu/csvae-gpu/dataset"
 	"github.com/csvae-gpu/csvae-gpu/model"
 	"github.com/urfave/cli/v2"
 )
@@ -162,9 +163,9 @@ func newRun(c *cli.Context, be model.Backend) (*model.Trainer, *splits, error) {
 		return nil, nil, err
 	}
 	if cfg.AdvBalance {
-		cfg.LabelRates = labelRates(data.train)
+		cfg.LabelRates = dataset.LabelRates(data.train)
 	} else if isImageDataset(cfg.Dataset) {
-		cfg.LabelRates = labelRates(data.train) // for sampling labels at their base rates
+		cfg.LabelRates = dataset.LabelRates(data.train) // for sampling labels at their base rates
 	}
 	net, err := model.NewNet(be, cfg, cfg.Batch)
 	if err == nil && c.String("init-from") != "" {
@@ -271,6 +272,12 @@ func prepareOut(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, model.CheckpointFile)); err == nil {
 		return fmt.Errorf("--out %s already holds a run: continue it with --resume %s, or choose another directory", dir, dir)
 	}
+	return writableDir(dir)
+}
+
+// writableDir creates dir if needed and proves that files can be written
+// there, so that a bad --out fails before any work is done.
+func writableDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("--out: cannot create %s: %v", dir, unwrapPath(err))
 	}
