@@ -27,7 +27,7 @@ func (b *Backend) Close() error {
 	for _, p := range b.allocs {
 		b.dev.Free(p)
 	}
-	b.allocs = nil
+	b.allocs, b.scratch = nil, nil
 	return b.dev.Close()
 }
 
