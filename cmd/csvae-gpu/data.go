@@ -16,11 +16,13 @@ var datasetNames = []string{"swissroll", "celeba", "synth"}
 
 func isImageDataset(name string) bool { return name == "celeba" || name == "synth" }
 
-// splits is a run's data: the training and test splits, and the cache that
-// backs image splits (kept mapped until the run ends).
+// splits is a run's data: the training and test splits, the validation
+// split of image data (CelebA's partition 1, for choosing settings without
+// looking at the test images), and the cache that backs image splits (kept
+// mapped until the run ends).
 type splits struct {
-	train, test dataset.Split
-	cache       *dataset.Cache
+	train, valid, test dataset.Split
+	cache              *dataset.Cache
 }
 
 func (s *splits) Close() {
@@ -49,7 +51,9 @@ func loadSplits(cfg model.Config, quiet bool) (*splits, error) {
 			return nil, fmt.Errorf("%s holds %dx%d images, the run wants %dx%d", cache.Path(), cache.Size(), cache.Size(), cfg.ImageSize, cfg.ImageSize)
 		}
 		if s.train, err = cache.Split(0, cfg.Attrs); err == nil {
-			s.test, err = cache.Split(2, cfg.Attrs)
+			if s.valid, err = cache.Split(1, cfg.Attrs); err == nil {
+				s.test, err = cache.Split(2, cfg.Attrs)
+			}
 		}
 		if err != nil {
 			s.Close()
@@ -101,13 +105,18 @@ func openImageCache(cfg model.Config, quiet bool) (*dataset.Cache, error) {
 	return dataset.OpenCache(path)
 }
 
-// split picks "train" or "test".
+// pick returns the split called "train", "valid" or "test".
 func (s *splits) pick(name string) (dataset.Split, error) {
 	switch name {
 	case "train":
 		return s.train, nil
+	case "valid":
+		if s.valid == nil || s.valid.Len() == 0 {
+			return nil, errors.New("--split valid: this run's data has no validation images (swiss roll, or an empty partition 1)")
+		}
+		return s.valid, nil
 	case "test":
 		return s.test, nil
 	}
-	return nil, fmt.Errorf("unknown --split %q (want train or test)", name)
+	return nil, fmt.Errorf("unknown --split %q (want train, valid or test)", name)
 }

@@ -279,7 +279,7 @@ func manipulateCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "attr", Usage: "NAME=0 or NAME=1 (repeatable; NAME=1+OTHER=0 for a joint edit)"},
 			&cli.IntFlag{Name: "n", Value: 8, Usage: "input images in the grid (half with the first edited attribute where possible)"},
 			&cli.StringFlag{Name: "out", Usage: "PNG file to write (default: RUN/manipulate.png)"},
-			&cli.StringFlag{Name: "split", Value: "test", Usage: "train or test"},
+			&cli.StringFlag{Name: "split", Value: "test", Usage: "train, valid (image data) or test"},
 			&cli.StringFlag{Name: "images", Usage: "also write each edited image as its own PNG into this directory, with edits.csv"},
 			&cli.IntFlag{Name: "images-n", Value: 500, Usage: "with --images: how many images to edit (evenly spaced through the split)"},
 		}, deviceFlags...),

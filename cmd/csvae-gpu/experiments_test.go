@@ -127,6 +127,11 @@ func TestExperimentCommands(t *testing.T) {
 		t.Errorf("plain eval changed:\n%s", out)
 	}
 
+	// The validation partition, for choosing settings without the test set.
+	if out, _ := mustRun("eval", "--run", runs["csvae"], "--classifier", cls, "--n", "8", "--leak-n", "60", "--split", "valid", "--format", "markdown"); !strings.Contains(out, "| csvae |") {
+		t.Errorf("eval --split valid:\n%s", out)
+	}
+
 	// Bad input: one line each, exit 1.
 	for _, c := range []struct {
 		args []string
@@ -143,6 +148,7 @@ func TestExperimentCommands(t *testing.T) {
 		{[]string{"eval", "--run", runs["csvae"], "--classifier", filepath.Join(dir, "nocls")}, "no such directory"},
 		{[]string{"eval", "--run", runs["csvae"], "--classifier", dir}, "no classifier.safetensors there"},
 		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--edit", "Bald"}, `unknown attribute "Bald"`},
+		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--split", "dev"}, `unknown --split "dev"`},
 		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--keep", "Bald"}, `does not know attribute "Bald"`},
 		{[]string{"classifier", "train", "--data", cache, "--attrs", "Sunglasses", "--out", filepath.Join(dir, "c2")}, `unknown attribute "Sunglasses"`},
 		{[]string{"classifier", "train", "--attrs", "Smiling", "--out", filepath.Join(dir, "c3")}, "--data is required"},

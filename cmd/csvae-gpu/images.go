@@ -183,7 +183,7 @@ func reconstructCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "run directory written by train"},
 			&cli.StringFlag{Name: "out", Usage: "PNG file to write"},
-			&cli.StringFlag{Name: "split", Value: "test", Usage: "train or test"},
+			&cli.StringFlag{Name: "split", Value: "test", Usage: "train, valid (image data) or test"},
 			&cli.IntFlag{Name: "n", Value: 16, Usage: "number of images"},
 		}, deviceFlags...),
 		Action: func(c *cli.Context) error {
