@@ -105,6 +105,21 @@ func openImageCache(cfg model.Config, quiet bool) (*dataset.Cache, error) {
 	return dataset.OpenCache(path)
 }
 
+// loadSplit loads a configuration's data and picks the split called name;
+// the caller closes the returned splits.
+func loadSplit(cfg model.Config, name string) (*splits, dataset.Split, error) {
+	data, err := loadSplits(cfg, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := data.pick(name)
+	if err != nil {
+		data.Close()
+		return nil, nil, err
+	}
+	return data, s, nil
+}
+
 // pick returns the split called "train", "valid" or "test".
 func (s *splits) pick(name string) (dataset.Split, error) {
 	switch name {

@@ -42,15 +42,11 @@ func encode(c *cli.Context) error {
 	if out == "" {
 		return fmt.Errorf("--out is required: the CSV file to write")
 	}
-	data, err := loadSplits(net.Cfg, true)
+	data, s, err := loadSplit(net.Cfg, c.String("split"))
 	if err != nil {
 		return err
 	}
 	defer data.Close()
-	s, err := data.pick(c.String("split"))
-	if err != nil {
-		return err
-	}
 	seed := model.SampleSeed(net.Cfg)
 	if c.IsSet("seed") {
 		seed = c.Uint64("seed")

@@ -65,15 +65,11 @@ func evaluate(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		data, err := loadSplits(net.Cfg, true)
+		data, s, err := loadSplit(net.Cfg, c.String("split"))
 		if err != nil {
 			return err
 		}
 		defer data.Close()
-		s, err := data.pick(c.String("split"))
-		if err != nil {
-			return err
-		}
 		seed := model.SampleSeed(net.Cfg)
 		if c.IsSet("seed") {
 			seed = c.Uint64("seed")

@@ -198,15 +198,11 @@ func reconstructCommand() *cli.Command {
 			if err := needImages(net.Cfg, c.String("out")); err != nil {
 				return err
 			}
-			data, err := loadSplits(net.Cfg, true)
+			data, s, err := loadSplit(net.Cfg, c.String("split"))
 			if err != nil {
 				return err
 			}
 			defer data.Close()
-			s, err := data.pick(c.String("split"))
-			if err != nil {
-				return err
-			}
 			n := min(c.Int("n"), s.Len(), net.MaxBatch())
 			if n < 1 {
 				return fmt.Errorf("--n must be positive")
