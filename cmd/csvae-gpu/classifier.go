@@ -62,11 +62,7 @@ func openCacheAt(data string, size int, quiet bool) (*dataset.Cache, error) {
 	}
 	if size == 0 {
 		if st, err := os.Stat(data); err == nil && !st.IsDir() {
-			c, err := dataset.OpenCache(data)
-			if err != nil {
-				return nil, err
-			}
-			return c, nil
+			return dataset.OpenCache(data)
 		}
 		size = 64
 	}
