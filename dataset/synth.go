@@ -993,6 +993,64 @@ func synthFileName(i int) string { return fmt.Sprintf("%06d.jpg", i+1) }
 // calling goroutine. Each file is written atomically, and the two lists
 // last, so a directory with both lists is complete.
 func WriteSynthFaces(dir string, n int, seed uint64, size int, progress func(done, total int)) error {
+	return writeSynthFaces(dir, n, seed, size, nil, progress)
+}
+
+// SynthFlippable are the attributes WriteSynthCounterfactuals can flip.
+// Each is drawn from its own flag alone, so flipping it changes that
+// feature and nothing else; Male or Heavy_Makeup, say, also steer head
+// shape or colours sampled with them, and have no such counterfactual.
+var SynthFlippable = []string{"Eyeglasses", "Smiling"}
+
+// WriteSynthCounterfactuals writes the faces of WriteSynthFaces(dir, n,
+// seed, size) with the attributes in flip (of SynthFlippable) reversed on
+// every face, in the same layout and partition: for each face, the picture
+// an ideal editor would make. Labels tied to a flipped one follow it
+// (Mouth_Slightly_Open and High_Cheekbones with Smiling; whether added
+// eyeglasses are sunglasses), drawn from a stream of their own so the face
+// itself is unchanged.
+func WriteSynthCounterfactuals(dir string, n int, seed uint64, size int, flip []string, progress func(done, total int)) error {
+	if len(flip) == 0 {
+		return fmt.Errorf("synthetic counterfactuals: no attribute to flip (flippable: %v)", SynthFlippable)
+	}
+	var idx []int
+	for _, name := range flip {
+		i := -1
+		for k, a := range synthAttrNames {
+			if a == name {
+				i = k
+			}
+		}
+		if i != saEyeglasses && i != saSmiling {
+			return fmt.Errorf("synthetic counterfactuals: cannot flip %q alone (flippable: %v): its drawing shares parameters sampled with it, or it is not drawn", name, SynthFlippable)
+		}
+		idx = append(idx, i)
+	}
+	return writeSynthFaces(dir, n, seed, size, idx, progress)
+}
+
+// synthFlip reverses the attributes flip of face index and redraws the
+// labels tied to them from a stream apart from the face's own.
+func synthFlip(f *synthFace, seed uint64, index int, flip []int) {
+	r := rand.New(rand.NewPCG(seed^0x9e3779b97f4a7c15, uint64(index)))
+	a := &f.attr
+	for _, i := range flip {
+		a[i] = !a[i]
+		switch i {
+		case saEyeglasses:
+			f.sunglasses = a[saEyeglasses] && synthBern(r, 0.2)
+		case saSmiling:
+			a[saMouthSlightlyOpen] = a[saSmiling] || synthBern(r, 0.15)
+			p := 0.15
+			if a[saSmiling] {
+				p = 0.75
+			}
+			a[saHighCheekbones] = synthBern(r, p)
+		}
+	}
+}
+
+func writeSynthFaces(dir string, n int, seed uint64, size int, flip []int, progress func(done, total int)) error {
 	if n < 1 || n > synthMaxImages {
 		return fmt.Errorf("synthetic faces: n = %d, want 1 to %d", n, synthMaxImages)
 	}
@@ -1025,6 +1083,9 @@ func WriteSynthFaces(dir string, n int, seed uint64, size int, progress func(don
 					return
 				}
 				f := synthSample(seed, i)
+				if flip != nil {
+					synthFlip(&f, seed, i, flip)
+				}
 				attrs[i] = f.attr
 				buf.Reset()
 				err := jpeg.Encode(&buf, synthRender(&f, size).rgba(), &jpeg.Options{Quality: synthJPEGQuality})

@@ -711,3 +711,94 @@ func synthMean(s []float64) float64 {
 	}
 	return t / float64(len(s))
 }
+
+// TestSynthCounterfactuals: a flipped face is the same face with only the
+// flipped attribute changed, in its labels and in its picture.
+func TestSynthCounterfactuals(t *testing.T) {
+	const n, seed = 16, 5
+	orig := t.TempDir()
+	if err := WriteSynthFaces(orig, n, seed, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Rows of the 178x218 picture that the flipped feature must not touch
+	// (JPEG's 16-row blocks included): the glasses sit at the eyes, the
+	// smile at the mouth.
+	for _, c := range []struct {
+		attr         string
+		tied         []string
+		rows0, rows1 int
+	}{
+		{"Eyeglasses", nil, 160, 218},
+		{"Smiling", []string{"Mouth_Slightly_Open", "High_Cheekbones"}, 0, 96},
+	} {
+		flip := t.TempDir()
+		if err := WriteSynthCounterfactuals(flip, n, seed, 0, []string{c.attr}, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, list := range []string{"list_eval_partition.txt"} {
+			a, _ := os.ReadFile(filepath.Join(orig, list))
+			b, _ := os.ReadFile(filepath.Join(flip, list))
+			if !bytes.Equal(a, b) {
+				t.Errorf("%s: %s differs", c.attr, list)
+			}
+		}
+		la, lb := synthReadAttrLines(t, orig), synthReadAttrLines(t, flip)
+		changed := 0
+		for i := range n {
+			for k, name := range synthAttrNames {
+				switch {
+				case name == c.attr:
+					if la[i][k] == lb[i][k] {
+						t.Errorf("%s: face %d keeps its label", c.attr, i)
+					}
+				case slices.Contains(c.tied, name):
+				case la[i][k] != lb[i][k]:
+					t.Errorf("%s: face %d: %s changed from %s to %s", c.attr, i, name, la[i][k], lb[i][k])
+				}
+			}
+			p := filepath.Join("img_align_celeba", synthFileName(i))
+			x, w, h := synthDecodeCHW(t, filepath.Join(orig, p))
+			y, _, _ := synthDecodeCHW(t, filepath.Join(flip, p))
+			diff, outside := 0.0, 0.0
+			for ch := range 3 {
+				for r := range h {
+					for q := range w {
+						d := math.Abs(float64(x[ch*w*h+r*w+q] - y[ch*w*h+r*w+q]))
+						diff += d
+						if r >= c.rows0 && r < c.rows1 {
+							outside += d
+						}
+					}
+				}
+			}
+			if diff/float64(3*w*h) < 1e-3 {
+				t.Errorf("%s: face %d: flipped picture barely differs (mean |d| %.2g)", c.attr, i, diff/float64(3*w*h))
+			}
+			if outside != 0 {
+				t.Errorf("%s: face %d: rows %d-%d changed (sum |d| %.3g)", c.attr, i, c.rows0, c.rows1, outside)
+			}
+			changed++
+		}
+		if changed != n {
+			t.Errorf("%s: %d of %d faces compared", c.attr, changed, n)
+		}
+	}
+	if err := WriteSynthCounterfactuals(t.TempDir(), 2, 1, 32, []string{"Male"}, nil); err == nil || !strings.Contains(err.Error(), `"Male"`) {
+		t.Errorf("flipping Male: got %v, want an error naming it", err)
+	}
+}
+
+// synthReadAttrLines returns the value columns of list_attr_celeba.txt.
+func synthReadAttrLines(t *testing.T, dir string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "list_attr_celeba.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")[2:]
+	out := make([][]string, len(lines))
+	for i, l := range lines {
+		out[i] = strings.Fields(l)[1:]
+	}
+	return out
+}

@@ -43,6 +43,12 @@ classifier knows (--attrs). A kept attribute that is not a column of
 edits.csv is meant to keep the source image's label from
 list_attr_celeba.txt.
 
+With --ideal FLIPDIR (the faces of --data drawn again with one attribute
+reversed: `csvae-gpu synth --flip A`, same --n and --seed) it also scores a
+perfect editor: every test image's edit is the same face with A reversed and
+nothing else changed, its "reconstruction" the image itself. That row is the
+ceiling of the columns under this classifier.
+
 Needs: python3 with torch, numpy and PIL (on Debian: the python3-torch,
 python3-numpy and python3-pil packages; run it with /usr/bin/python3).
 
@@ -305,10 +311,34 @@ def share(mask):
     return float(np.mean(mask)) if len(mask) else float("nan")
 
 
-def score_model(net, args, mdir, cols, rows, attrs, names, labels, keep_arg):
+def ideal_rows(data, flipdir, names, labels, part, size):
+    """The ideal editor of synth --flip: (attribute, cols, rows, images) with, for each test image, the
+    original as the "reconstruction" and the same face drawn with one attribute reversed as its edit."""
+    fdata = find_data_dir(flipdir)
+    fnames, flabels = read_attrs(os.path.join(fdata, "list_attr_celeba.txt"))
+    if fnames != names or set(flabels) != set(labels):
+        raise SystemExit(f"--ideal {flipdir}: not the faces of --data with an attribute flipped (other names or files)")
+    diff = sorted({j for n in labels for j in range(len(names)) if labels[n][j] != flabels[n][j]})
+    flipped = [names[j] for j in diff if all(labels[n][j] != flabels[n][j] for n in labels)]
+    if len(flipped) != 1:
+        raise SystemExit(f"--ideal {flipdir}: want exactly one attribute reversed on every face, found {flipped or 'none'}")
+    a = flipped[0]
+    j = names.index(a)
+    rows, imgs = [], []
+    for n in sorted(x for x in labels if part.get(x) == 2):
+        own = int(labels[n][j])
+        rows.append(("orig:" + n, n, None, [own]))
+        rows.append(("flip:" + n, n, (a, 1 - own), [1 - own]))
+        imgs.append(load_face(os.path.join(data, "img_align_celeba", n), size))
+        imgs.append(load_face(os.path.join(fdata, "img_align_celeba", n), size))
+    return a, [a], rows, imgs
+
+
+def score_model(net, args, mdir, cols, rows, attrs, names, labels, keep_arg, imgs=None):
     """Returns (per-edited-attribute rows, per-kept-attribute shares, kept list per edited attribute)."""
     aidx = {a: j for j, a in enumerate(attrs)}
-    imgs = [load_png(os.path.join(mdir, r[0]), args.size) for r in rows]
+    if imgs is None:
+        imgs = [load_png(os.path.join(mdir, r[0]), args.size) for r in rows]
     pred = predict(net, to_tensor(imgs))  # n x len(attrs)
     edited_attrs = [a for a in cols if any(r[2] and r[2][0] == a for r in rows)]
     for a in edited_attrs:
@@ -398,6 +428,9 @@ def main():
     p.add_argument("--keep", default="auto",
                    help="attributes judged for preservation, comma-separated, or 'auto' (default): the never-edited columns "
                         "of edits.csv, or, when every column is edited, every other attribute of --attrs")
+    p.add_argument("--ideal", action="append", default=[],
+                   help="the faces of --data drawn with one attribute reversed (csvae-gpu synth --flip): scores them as a "
+                        "perfect editor's edits of the test images, the ceiling of the columns; repeat for several")
     p.add_argument("--out", help="write the Markdown report here (it is printed to stdout too)")
     args = p.parse_args()
 
@@ -410,14 +443,17 @@ def main():
     names, labels = read_attrs(os.path.join(data, "list_attr_celeba.txt"))
     part = read_partition(os.path.join(data, "list_eval_partition.txt"))
 
-    runs = []  # (experiment, model, dir, cols, rows)
+    runs = []  # (experiment, model, dir, cols, rows, preloaded images or None)
     for d in args.edited:
         for exp, m, md in model_dirs(d):
             cols, rows = read_edits(os.path.join(md, "edits.csv"))
             for r in rows:
                 if r[1] not in labels:
                     raise SystemExit(f"{md}/edits.csv: source {r[1]} is not in {data}/list_attr_celeba.txt (wrong --data?)")
-            runs.append((exp, m, md, cols, rows))
+            runs.append((exp, m, md, cols, rows, None))
+    for fd in args.ideal:
+        a, cols, rows, imgs = ideal_rows(data, fd, names, labels, part, args.size)
+        runs.append((f"ideal editor of {a} (synth --flip)", "ideal", fd, cols, rows, imgs))
     if args.attrs:
         attrs = [a for a in args.attrs.split(",") if a]
     else:
@@ -483,9 +519,9 @@ def main():
         md.append("")
         rs = [r for r in runs if r[0] == exp]
         table, kept_tables, kept_names = [], [], None
-        for _, m, mdir, cols, rows in rs:
+        for _, m, mdir, cols, rows, imgs in rs:
             log(f"scoring {mdir} ({len(rows)} images)")
-            out, per_kept, kept_of = score_model(net, args, mdir, cols, rows, attrs, names, labels, keep_arg)
+            out, per_kept, kept_of = score_model(net, args, mdir, cols, rows, attrs, names, labels, keep_arg, imgs)
             for o in out:
                 table.append((m, o))
             kept_tables.append((m, per_kept))

@@ -81,7 +81,7 @@ func openImageCache(cfg model.Config, quiet bool) (*dataset.Cache, error) {
 		}
 		src = filepath.Join(root, "csvae-gpu", fmt.Sprintf("synth-n%d-seed%d", cfg.SynthN, cfg.DataSeed))
 		if _, err := os.Stat(filepath.Join(src, "list_eval_partition.txt")); err != nil {
-			if err := makeSynth(src, cfg.SynthN, cfg.DataSeed, 0, quiet); err != nil {
+			if err := makeSynth(src, cfg.SynthN, cfg.DataSeed, 0, nil, quiet); err != nil {
 				return nil, err
 			}
 		}

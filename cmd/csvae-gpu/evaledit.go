@@ -29,6 +29,7 @@ var editFlags = []cli.Flag{
 	&cli.StringFlag{Name: "json", Usage: "with --classifier: also write the results as JSON to this file"},
 	&cli.StringFlag{Name: "csv", Usage: "with --classifier: also write the table as CSV to this file"},
 	&cli.IntFlag{Name: "leak-n", Value: 5000, Usage: "with --classifier: training images for the leakage regression"},
+	&cli.StringSliceFlag{Name: "ideal", Usage: "with --classifier: ATTR=DATA, the first run's faces with ATTR flipped (synth --flip, then prepare); adds the ideal editor's row (repeatable)"},
 }
 
 const editEvalDescription = "\n\nWith --classifier DIR it measures attribute manipulation instead, on --n images of --split, for\n" +
@@ -93,6 +94,13 @@ func evaluateEdits(c *cli.Context, be model.Backend) error {
 		}
 		results = append(results, rs...)
 	}
+	for _, spec := range c.StringSlice("ideal") {
+		r, err := idealEdits(c, be, cl, runs[0], spec)
+		if err != nil {
+			return err
+		}
+		results = append(results, r)
+	}
 	if p := c.String("json"); p != "" {
 		if err := writeEditJSON(p, results); err != nil {
 			return err
@@ -114,14 +122,16 @@ func evaluateEdits(c *cli.Context, be model.Backend) error {
 		fmt.Println("| model | attribute | manipulation | to 1 | to 0 | preservation | same-label preservation | recon attr acc | recon MSE | leakage acc | chance | leakage balanced |")
 		fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		for _, r := range results {
-			fmt.Printf("| %s | %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.4f | %.3f | %.3f | %.3f |\n", r.Model, r.Attr, r.Manipulation,
-				r.To1, r.To0, r.Preservation, r.PreservationSame, r.ReconAttrAcc, r.ReconMSE, r.LeakAcc, r.LeakChance, r.LeakBalanced)
+			l := r.leakCells("-", 3)
+			fmt.Printf("| %s | %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.4f | %s | %s | %s |\n", r.Model, r.Attr, r.Manipulation,
+				r.To1, r.To0, r.Preservation, r.PreservationSame, r.ReconAttrAcc, r.ReconMSE, l[0], l[1], l[2])
 		}
 	default:
 		fmt.Printf("%-13s %-18s %6s %6s %6s %6s %6s %6s %8s %6s %6s %6s\n", "model", "attribute", "manip", "to1", "to0", "keep", "keepSm", "recAcc", "reconMSE", "leak", "chance", "leakBA")
 		for _, r := range results {
-			fmt.Printf("%-13s %-18s %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %8.5f %6.3f %6.3f %6.3f\n", r.Model, r.Attr, r.Manipulation,
-				r.To1, r.To0, r.Preservation, r.PreservationSame, r.ReconAttrAcc, r.ReconMSE, r.LeakAcc, r.LeakChance, r.LeakBalanced)
+			l := r.leakCells("-", 3)
+			fmt.Printf("%-13s %-18s %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %8.5f %6s %6s %6s\n", r.Model, r.Attr, r.Manipulation,
+				r.To1, r.To0, r.Preservation, r.PreservationSame, r.ReconAttrAcc, r.ReconMSE, l[0], l[1], l[2])
 		}
 	}
 	return nil
@@ -150,14 +160,9 @@ func evaluateRunEdits(c *cli.Context, be model.Backend, cl *classifier.Classifie
 			return nil, fmt.Errorf("--classifier %s does not know attribute %q (it classifies %s)", c.String("classifier"), a, strings.Join(cl.Cfg.Attrs, ", "))
 		}
 	}
-	keepAll := cl.Cfg.Attrs
-	if c.String("keep") != "" {
-		keepAll = splitList(c.String("keep"))
-		for _, a := range keepAll {
-			if cl.Cfg.Index(a) < 0 {
-				return nil, fmt.Errorf("--keep: the classifier does not know attribute %q (it classifies %s)", a, strings.Join(cl.Cfg.Attrs, ", "))
-			}
-		}
+	keepAll, err := keepList(c, cl)
+	if err != nil {
+		return nil, err
 	}
 	split, err := r.data.pick(c.String("split"))
 	if err != nil {
@@ -165,7 +170,7 @@ func evaluateRunEdits(c *cli.Context, be model.Backend, cl *classifier.Classifie
 	}
 	s := dataset.Subset(split, c.Int("n"))
 	x, y := fillAll(s, cfg)
-	n, k, d, kc := s.Len(), cfg.K(), cfg.XDim, cl.Cfg.K()
+	n, k, d := s.Len(), cfg.K(), cfg.XDim
 	codes := r.ed.encode(x, y, n)
 	recon := r.ed.edit(codes, nil)
 	mse := 0.0
@@ -183,7 +188,6 @@ func evaluateRunEdits(c *cli.Context, be model.Backend, cl *classifier.Classifie
 	var out []editResult
 	for _, name := range edit {
 		j, _ := attrIndex(cfg, name)
-		cj := cl.Cfg.Index(name)
 		// Every image edited to the opposite of its label: one decode per
 		// direction over all images, then each image takes its own.
 		to := [2][]float32{r.ed.edit(codes, map[int]float32{j: 0}), r.ed.edit(codes, map[int]float32{j: 1})}
@@ -195,62 +199,154 @@ func evaluateRunEdits(c *cli.Context, be model.Backend, cl *classifier.Classifie
 		}
 		dec := classifier.Decide(cl.Predict(edited, n))
 		decSame := classifier.Decide(cl.Predict(same, n))
-		var kept []int
-		var keptNames []string
-		for _, a := range keepAll {
-			if a != name {
-				kept = append(kept, cl.Cfg.Index(a))
-				keptNames = append(keptNames, a)
-			}
-		}
-		res := editResult{Run: dir, Model: cfg.Model, Epochs: r.pos.Epoch, Attr: name, Images: n, Kept: keptNames,
-			ReconMSE: mse, PreservedBy: map[string]float64{}}
-		var hit [2]int
-		var cnt [2]int
-		allKept, allKeptSame, reconHit := 0, 0, 0
-		keptHits := make([]int, len(kept))
-		for i := range n {
-			label := int(y[i*k+j] + 0.5)
-			t := 1 - label
-			cnt[t]++
-			if dec[i*kc+cj] == t {
-				hit[t]++
-			}
-			if ref[i*kc+cj] == label {
-				reconHit++
-			}
-			all := true
-			for q, a := range kept {
-				if dec[i*kc+a] == ref[i*kc+a] {
-					keptHits[q]++
-				} else {
-					all = false
-				}
-			}
-			if all {
-				allKept++
-			}
-			all = true
-			for _, a := range kept {
-				all = all && decSame[i*kc+a] == ref[i*kc+a]
-			}
-			if all {
-				allKeptSame++
-			}
-		}
-		res.N0, res.N1 = cnt[0], cnt[1]
-		res.To1, res.To0 = share(hit[1], cnt[1]), share(hit[0], cnt[0])
-		res.Manipulation = (res.To1 + res.To0) / 2
-		res.Preservation = share(allKept, n)
-		res.PreservationSame = share(allKeptSame, n)
-		for q, a := range keptNames {
-			res.PreservedBy[a] = share(keptHits[q], n)
-		}
-		res.ReconAttrAcc = share(reconHit, n)
+		res := editResult{Run: dir, Model: cfg.Model, Epochs: r.pos.Epoch, Attr: name, Images: n, ReconMSE: mse}
+		scoreEdits(&res, labelsOf(y, k, j), ref, dec, decSame, cl, keepAll)
 		res.LeakAcc, res.LeakChance, res.LeakBalanced, res.LeakLatentDims = leak[j].acc, leak[j].chance, leak[j].balanced, leak[j].dims
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// idealEdits scores the ideal editor of one attribute: spec is ATTR=DATA,
+// DATA the faces of the run's data with ATTR flipped and nothing else
+// changed (synth --flip). Its "edits" are those faces and its
+// "reconstructions" the inputs themselves, so it is the ceiling of
+// manipulation and preservation for this classifier: whatever the
+// classifier reads differently on a perfect edit is charged to it too.
+func idealEdits(c *cli.Context, be model.Backend, cl *classifier.Classifier, runDir, spec string) (editResult, error) {
+	name, data, ok := strings.Cut(spec, "=")
+	if !ok || name == "" || data == "" {
+		return editResult{}, fmt.Errorf("--ideal %q: want ATTR=DATA, e.g. Eyeglasses=faces-flip-Eyeglasses-32.cache", spec)
+	}
+	j := cl.Cfg.Index(name)
+	if j < 0 {
+		return editResult{}, fmt.Errorf("--ideal: the classifier does not know attribute %q (it classifies %s)", name, strings.Join(cl.Cfg.Attrs, ", "))
+	}
+	keepAll, err := keepList(c, cl)
+	if err != nil {
+		return editResult{}, err
+	}
+	net, _, err := openRun(be, runDir)
+	if err != nil {
+		return editResult{}, err
+	}
+	cfg := net.Cfg
+	// Both data sets read with the classifier's attributes, for the labels.
+	cfg.Attrs = cl.Cfg.Attrs
+	origData, orig, err := loadSplit(cfg, c.String("split"))
+	if err != nil {
+		return editResult{}, err
+	}
+	defer origData.Close()
+	flipCfg := cfg
+	flipCfg.Data = data
+	flipData, flipped, err := loadSplit(flipCfg, c.String("split"))
+	if err != nil {
+		return editResult{}, fmt.Errorf("--ideal %s: %w", name, err)
+	}
+	defer flipData.Close()
+	if orig.Len() != flipped.Len() {
+		return editResult{}, fmt.Errorf("--ideal %s: %s has %d %s images, the run's data %d: write it with synth --flip %s and the same --n and --seed",
+			name, data, flipped.Len(), c.String("split"), orig.Len(), name)
+	}
+	so, sf := dataset.Subset(orig, c.Int("n")), dataset.Subset(flipped, c.Int("n"))
+	x, y := fillAll(so, cfg)
+	xf, yf := fillAll(sf, cfg)
+	n, k := so.Len(), cfg.K()
+	for i := range n {
+		for a := range k {
+			if want := y[i*k+a] != yf[i*k+a]; want != (a == j) {
+				return editResult{}, fmt.Errorf("--ideal %s: image %d of the %s split: %s is %v in the run's data and %v in %s; want only %s flipped (synth --flip %s, same --n and --seed)",
+					name, i, c.String("split"), cl.Cfg.Attrs[a], y[i*k+a], yf[i*k+a], data, name, name)
+			}
+		}
+	}
+	ref := classifier.Decide(cl.Predict(x, n))
+	dec := classifier.Decide(cl.Predict(xf, n))
+	res := editResult{Run: data, Model: "ideal", Attr: name, Images: n}
+	scoreEdits(&res, labelsOf(y, k, j), ref, dec, ref, cl, keepAll)
+	return res, nil
+}
+
+// keepList is --keep, or every attribute the classifier knows.
+func keepList(c *cli.Context, cl *classifier.Classifier) ([]string, error) {
+	if c.String("keep") == "" {
+		return cl.Cfg.Attrs, nil
+	}
+	keep := splitList(c.String("keep"))
+	for _, a := range keep {
+		if cl.Cfg.Index(a) < 0 {
+			return nil, fmt.Errorf("--keep: the classifier does not know attribute %q (it classifies %s)", a, strings.Join(cl.Cfg.Attrs, ", "))
+		}
+	}
+	return keep, nil
+}
+
+// labelsOf is column j of the k-column label matrix y, as 0 or 1.
+func labelsOf(y []float32, k, j int) []int {
+	out := make([]int, len(y)/k)
+	for i := range out {
+		out[i] = int(y[i*k+j] + 0.5)
+	}
+	return out
+}
+
+// scoreEdits fills res's classifier columns for attribute res.Attr from
+// the classifier's decisions (image-major, one column per classifier
+// attribute) on the unedited reconstructions (ref), on the edits to the
+// opposite label (dec) and on the edits to the image's own label
+// (decSame); label holds the true labels.
+func scoreEdits(res *editResult, label []int, ref, dec, decSame []int, cl *classifier.Classifier, keepAll []string) {
+	n, kc, cj := len(label), cl.Cfg.K(), cl.Cfg.Index(res.Attr)
+	var kept []int
+	for _, a := range keepAll {
+		if a != res.Attr {
+			kept = append(kept, cl.Cfg.Index(a))
+			res.Kept = append(res.Kept, a)
+		}
+	}
+	keptAll := func(d []int, i int) bool {
+		for _, a := range kept {
+			if d[i*kc+a] != ref[i*kc+a] {
+				return false
+			}
+		}
+		return true
+	}
+	var hit, cnt [2]int
+	allKept, allKeptSame, reconHit := 0, 0, 0
+	keptHits := make([]int, len(kept))
+	for i, l := range label {
+		t := 1 - l
+		cnt[t]++
+		if dec[i*kc+cj] == t {
+			hit[t]++
+		}
+		if ref[i*kc+cj] == l {
+			reconHit++
+		}
+		for q, a := range kept {
+			if dec[i*kc+a] == ref[i*kc+a] {
+				keptHits[q]++
+			}
+		}
+		if keptAll(dec, i) {
+			allKept++
+		}
+		if keptAll(decSame, i) {
+			allKeptSame++
+		}
+	}
+	res.N0, res.N1 = cnt[0], cnt[1]
+	res.To1, res.To0 = share(hit[1], cnt[1]), share(hit[0], cnt[0])
+	res.Manipulation = (res.To1 + res.To0) / 2
+	res.Preservation = share(allKept, n)
+	res.PreservationSame = share(allKeptSame, n)
+	res.PreservedBy = map[string]float64{}
+	for q, a := range res.Kept {
+		res.PreservedBy[a] = share(keptHits[q], n)
+	}
+	res.ReconAttrAcc = share(reconHit, n)
 }
 
 func share(a, b int) float64 {
@@ -320,14 +416,25 @@ func writeEditJSON(path string, results []editResult) error {
 	return atomicfile.WriteFile(path, append(b, '\n'))
 }
 
+// leakCells are the leakage accuracy, chance and balanced accuracy with
+// prec decimals, or none each for a row without a latent (the ideal editor).
+func (r editResult) leakCells(none string, prec int) [3]string {
+	if r.LeakLatentDims == 0 {
+		return [3]string{none, none, none}
+	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', prec, 64) }
+	return [3]string{f(r.LeakAcc), f(r.LeakChance), f(r.LeakBalanced)}
+}
+
 func writeEditCSV(w io.Writer, results []editResult) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"run", "model", "epochs", "attr", "images", "manipulation", "manip_to1", "manip_to0", "preservation", "preservation_same_label", "kept",
 		"recon_attr_accuracy", "recon_mse", "leakage_accuracy", "leakage_chance", "leakage_balanced_accuracy"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 5, 64) }
 	for _, r := range results {
+		l := r.leakCells("", 5)
 		cw.Write([]string{r.Run, r.Model, strconv.Itoa(r.Epochs), r.Attr, strconv.Itoa(r.Images), f(r.Manipulation), f(r.To1), f(r.To0),
-			f(r.Preservation), f(r.PreservationSame), strings.Join(r.Kept, " "), f(r.ReconAttrAcc), f(r.ReconMSE), f(r.LeakAcc), f(r.LeakChance), f(r.LeakBalanced)})
+			f(r.Preservation), f(r.PreservationSame), strings.Join(r.Kept, " "), f(r.ReconAttrAcc), f(r.ReconMSE), l[0], l[1], l[2]})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -132,6 +132,16 @@ func TestExperimentCommands(t *testing.T) {
 		t.Errorf("eval --split valid:\n%s", out)
 	}
 
+	// The ideal editor: the same faces drawn with Eyeglasses reversed.
+	flipped := filepath.Join(dir, "flip32.cache")
+	mustRun("synth", "--out", faces+"-flip", "--n", "160", "--seed", "5", "--flip", "Eyeglasses", "--quiet")
+	mustRun("prepare", "--celeba", faces+"-flip", "--out", flipped, "--size", "32", "--quiet")
+	out, _ = mustRun("eval", "--run", runs["csvae"], "--classifier", cls, "--n", "12", "--leak-n", "60", "--edit", "Eyeglasses",
+		"--ideal", "Eyeglasses="+flipped, "--format", "markdown")
+	if !strings.Contains(out, "| csvae | Eyeglasses |") || !strings.Contains(out, "| ideal | Eyeglasses |") || !strings.Contains(out, "| 0.0000 | - | - | - |") {
+		t.Errorf("eval --ideal: want a csvae row and an ideal row without leakage:\n%s", out)
+	}
+
 	// Bad input: one line each, exit 1.
 	for _, c := range []struct {
 		args []string
@@ -150,6 +160,10 @@ func TestExperimentCommands(t *testing.T) {
 		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--edit", "Bald"}, `unknown attribute "Bald"`},
 		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--split", "dev"}, `unknown --split "dev"`},
 		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--keep", "Bald"}, `does not know attribute "Bald"`},
+		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--ideal", "Eyeglasses"}, "want ATTR=DATA"},
+		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--ideal", "Eyeglasses=" + cache}, "want only Eyeglasses flipped"},
+		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--ideal", "Smiling=" + flipped}, "want only Smiling flipped"},
+		{[]string{"synth", "--out", filepath.Join(dir, "f2"), "--n", "2", "--flip", "Male"}, `cannot flip "Male" alone`},
 		{[]string{"classifier", "train", "--data", cache, "--attrs", "Sunglasses", "--out", filepath.Join(dir, "c2")}, `unknown attribute "Sunglasses"`},
 		{[]string{"classifier", "train", "--attrs", "Smiling", "--out", filepath.Join(dir, "c3")}, "--data is required"},
 		{[]string{"classifier", "train", "--data", cache, "--out", filepath.Join(dir, "c4"), "--epochs", "x"}, "invalid value"},

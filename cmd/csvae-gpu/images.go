@@ -20,12 +20,16 @@ func synthCommand() *cli.Command {
 		Description: "Writes DIR/img_align_celeba/NNNNNN.jpg, list_attr_celeba.txt (all 40 CelebA names) and\n" +
 			"list_eval_partition.txt. Ten attributes are drawn (Eyeglasses, Smiling, Male, Heavy_Makeup,\n" +
 			"Wearing_Lipstick, Mustache, Receding_Hairline, Wearing_Hat, Blond_Hair, Bangs), with\n" +
-			"CelebA-like correlations. The same --n and --seed always give the same files.",
+			"CelebA-like correlations. The same --n and --seed always give the same files.\n\n" +
+			"With --flip Eyeglasses (or Smiling, or both) it writes the same faces with that attribute\n" +
+			"reversed and nothing else changed: the edit an ideal editor would make, which eval --ideal\n" +
+			"scores as the ceiling of the manipulation measures.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "directory to write"},
 			&cli.IntFlag{Name: "n", Value: 20000, Usage: "number of faces"},
 			&cli.Uint64Flag{Name: "seed", Value: 1},
 			&cli.IntFlag{Name: "size", Usage: "write size x size images (default: CelebA's 178x218)"},
+			&cli.StringFlag{Name: "flip", Usage: "write the same faces with these attributes reversed (" + strings.Join(dataset.SynthFlippable, ", ") + ")"},
 			&cli.BoolFlag{Name: "quiet", Usage: "no progress bar"},
 		},
 		Action: func(c *cli.Context) error {
@@ -35,19 +39,28 @@ func synthCommand() *cli.Command {
 			if c.Int("n") < 1 || c.Int("size") < 0 {
 				return fmt.Errorf("--n must be positive and --size not negative, got %d and %d", c.Int("n"), c.Int("size"))
 			}
-			return makeSynth(c.String("out"), c.Int("n"), c.Uint64("seed"), c.Int("size"), c.Bool("quiet"))
+			return makeSynth(c.String("out"), c.Int("n"), c.Uint64("seed"), c.Int("size"), splitList(c.String("flip")), c.Bool("quiet"))
 		},
 	}
 }
 
-func makeSynth(dir string, n int, seed uint64, size int, quiet bool) error {
+func makeSynth(dir string, n int, seed uint64, size int, flip []string, quiet bool) error {
 	bar := countBar(quiet, n, "synth faces")
-	err := dataset.WriteSynthFaces(dir, n, seed, size, bar.set)
+	var err error
+	if len(flip) > 0 {
+		err = dataset.WriteSynthCounterfactuals(dir, n, seed, size, flip, bar.set)
+	} else {
+		err = dataset.WriteSynthFaces(dir, n, seed, size, bar.set)
+	}
 	bar.finish()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote %d faces in CelebA's layout to %s\n", n, dir)
+	what := "faces"
+	if len(flip) > 0 {
+		what = "faces with " + strings.Join(flip, ", ") + " flipped"
+	}
+	fmt.Fprintf(os.Stderr, "wrote %d %s in CelebA's layout to %s\n", n, what, dir)
 	return nil
 }
 
