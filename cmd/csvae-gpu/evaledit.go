@@ -42,7 +42,9 @@ const editEvalDescription = "\n\nWith --classifier DIR it measures attribute man
 	"resets w_j to its label's prior mean and so shows what that point discards); recon_mse = mean squared error per pixel of the reconstructions;\n" +
 	"leakage = test accuracy of a logistic regression fitted to predict y_j from the posterior mean\n" +
 	"of z on training images (the vae: its whole latent), against chance = the test majority rate,\n" +
-	"and the balanced accuracy of a class-weighted one (chance 0.5)."
+	"and the balanced accuracy of a class-weighted one (chance 0.5). --ideal ATTR=DATA adds the row of a\n" +
+	"perfect editor: DATA holds the run's synthetic faces drawn again with only ATTR reversed (synth --flip\n" +
+	"ATTR, then prepare), scored as the edits of the originals: the ceiling of these measures."
 
 // editResult is one (run, attribute) row.
 type editResult struct {
@@ -255,7 +257,7 @@ func idealEdits(c *cli.Context, be model.Backend, cl *classifier.Classifier, run
 	n, k := so.Len(), cfg.K()
 	for i := range n {
 		for a := range k {
-			if want := y[i*k+a] != yf[i*k+a]; want != (a == j) {
+			if differs := y[i*k+a] != yf[i*k+a]; differs != (a == j) {
 				return editResult{}, fmt.Errorf("--ideal %s: image %d of the %s split: %s is %v in the run's data and %v in %s; want only %s flipped (synth --flip %s, same --n and --seed)",
 					name, i, c.String("split"), cl.Cfg.Attrs[a], y[i*k+a], yf[i*k+a], data, name, name)
 			}
