@@ -274,16 +274,21 @@ func writeGrid(path string, cfg model.Config, imgs [][]float32, cols int, title 
 }
 
 func labelString(attrs []string, y []float32) string {
-	var on []string
+	var on, short []string
 	for j, v := range y {
 		if v > 0.5 {
-			on = append(on, abbrev(attrs[j]))
+			on = append(on, attrs[j])
+			short = append(short, abbrev(attrs[j]))
 		}
 	}
 	if len(on) == 0 {
 		return "-"
 	}
-	return strings.Join(on, " ")
+	// Whole names while they fit beside a picture, abbreviations past that.
+	if full := strings.Join(on, " "); len(full) <= 18 {
+		return full
+	}
+	return strings.Join(short, " ")
 }
 
 // abbrev shortens an attribute name for a grid label: Wearing_Lipstick -> WL.

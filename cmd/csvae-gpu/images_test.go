@@ -99,3 +99,20 @@ func checkPNG(t *testing.T, path string) {
 		t.Errorf("%s is only %v", path, b)
 	}
 }
+
+func TestLabelString(t *testing.T) {
+	attrs := []string{"Eyeglasses", "Smiling", "Wearing_Lipstick"}
+	for _, c := range []struct {
+		y    []float32
+		want string
+	}{
+		{[]float32{0, 0, 0}, "-"},
+		{[]float32{1, 0, 0}, "Eyeglasses"},
+		{[]float32{1, 1, 0}, "Eyeglasses Smiling"},
+		{[]float32{1, 1, 1}, "Eyegla Smilin WL"},
+	} {
+		if got := labelString(attrs, c.y); got != c.want {
+			t.Errorf("labelString(%v) = %q, want %q", c.y, got, c.want)
+		}
+	}
+}
