@@ -29,6 +29,11 @@ func TestEmuTrainStepsMatchCPU(t *testing.T) {
 			c.ConvChannels, c.Dz, c.Batch = []int{4, 8}, 4, 8
 			return c
 		}()},
+		{"csvae-conv8-adversary-on-mean", func() model.Config {
+			c := model.ImageConfig("csvae", 8, []string{"a"})
+			c.ConvChannels, c.Dz, c.Batch, c.AdvOnMean = []int{4, 8}, 4, 8, true
+			return c
+		}()},
 		{"condvae-info-conv8", func() model.Config {
 			c := model.ImageConfig("condvae-info", 8, []string{"a"})
 			c.ConvChannels, c.Dz, c.Batch = []int{4, 8}, 4, 8

@@ -47,7 +47,11 @@ type Config struct {
 	// LabelRates), so that for a rare attribute its uninformative answer is
 	// 1/2: then the entropy the encoder maximises peaks exactly where z
 	// carries no information about y.
-	AdvBalance   bool      `json:"adv_balance"`
+	AdvBalance bool `json:"adv_balance"`
+	// AdvOnMean feeds the adversary the posterior mean of z instead of a
+	// draw, in both objectives: the draw's noise can hide from the
+	// adversary what a probe of the mean still reads (leakage).
+	AdvOnMean    bool      `json:"adv_on_mean,omitempty"`
 	LabelRates   []float64 `json:"label_rates,omitempty"`
 	LearnedPrior bool      `json:"learned_prior"`
 
@@ -166,6 +170,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("checkpoint_steps must not be negative, got %d", c.CkptSteps)
 	case c.CkptEvery < 1 || c.PlotEvery < 1:
 		return fmt.Errorf("checkpoint_every and plot_every must be positive")
+	}
+	if c.AdvOnMean && c.Adversary() == "" {
+		return fmt.Errorf("adv_on_mean needs a model with an adversary (csvae, condvae-info), not %s", c.Model)
 	}
 	if c.AdvBalance {
 		if len(c.LabelRates) != c.K() {

@@ -161,12 +161,13 @@ func relErr(got []float32, want []float64) float64 {
 
 func TestGradientsMatchGorgonia(t *testing.T) {
 	for _, tc := range []struct {
-		model            string
-		learned, balance bool
+		model                     string
+		learned, balance, advMean bool
 	}{
-		{"vae", false, false}, {"condvae", false, false}, {"condvae-info", false, false},
-		{"csvae-noadv", false, false}, {"csvae", false, false}, {"csvae", true, false},
-		{"csvae", false, true}, {"condvae-info", false, true},
+		{"vae", false, false, false}, {"condvae", false, false, false}, {"condvae-info", false, false, false},
+		{"csvae-noadv", false, false, false}, {"csvae", false, false, false}, {"csvae", true, false, false},
+		{"csvae", false, true, false}, {"condvae-info", false, true, false},
+		{"csvae", false, true, true}, {"condvae-info", false, false, true},
 	} {
 		name := tc.model
 		if tc.learned {
@@ -175,15 +176,19 @@ func TestGradientsMatchGorgonia(t *testing.T) {
 		if tc.balance {
 			name += "/balanced-adversary"
 		}
-		t.Run(name, func(t *testing.T) { checkParity(t, tc.model, tc.learned, tc.balance) })
+		if tc.advMean {
+			name += "/adversary-on-mean"
+		}
+		t.Run(name, func(t *testing.T) { checkParity(t, tc.model, tc.learned, tc.balance, tc.advMean) })
 	}
 }
 
-func checkParity(t *testing.T, model string, learned, balance bool) {
+func checkParity(t *testing.T, model string, learned, balance, advMean bool) {
 	cfg := DefaultConfig(model)
 	cfg.Attrs = []string{"a", "b"}
 	cfg.XDim, cfg.Dz, cfg.Hidden, cfg.Layers = 5, 3, 6, 2
 	cfg.LearnedPrior = learned
+	cfg.AdvOnMean = advMean
 	if cfg.AdvBalance = balance; balance {
 		cfg.LabelRates = []float64{0.3, 0.8}
 	}
@@ -293,7 +298,11 @@ func checkParity(t *testing.T, model string, learned, balance bool) {
 		// Adversary weights enter the main graph as constants: the main
 		// objective must not produce gradients for them.
 		ab := &gg{t: t, g: b.g, params: map[string]*G.Node{}, blocks: map[string][]*Param{}}
-		q := b.must(G.Sigmoid(ab.dense(net.Adv, advPrefix, ab.mlp(net.Adv, "adv", cfg.Layers, slope, z))))
+		in := z
+		if advMean {
+			in = zmu
+		}
+		q := b.must(G.Sigmoid(ab.dense(net.Adv, advPrefix, ab.mlp(net.Adv, "adv", cfg.Layers, slope, in))))
 		if cfg.Adversary() == "negentropy" {
 			one := G.NewConstant(1.0)
 			notq := b.must(G.Sub(one, q))
@@ -341,7 +350,11 @@ func checkParity(t *testing.T, model string, learned, balance bool) {
 	}
 	// The adversary's own objective, with z a constant.
 	a := &gg{t: t, g: G.NewGraph(), params: map[string]*G.Node{}, blocks: map[string][]*Param{}}
-	za := a.mat("z", n, zd, to64(Data(net.z.rows(n))))
+	advIn := net.z.rows(n)
+	if advMean {
+		advIn = net.zmuT
+	}
+	za := a.mat("z", n, zd, to64(Data(advIn)))
 	ya := a.mat("y", n, k, to64(y))
 	q := a.must(G.Sigmoid(a.dense(net.Adv, advPrefix, a.mlp(net.Adv, "adv", cfg.Layers, slope, za))))
 	advCost := bce(a, q, ya)

@@ -303,7 +303,11 @@ func (m *Net) pass(x, y Tensor, n int, seed, offset uint64, train bool) uint64 {
 		be.KLDiagonal(m.slot(slotKLW), g(m.dwMu), g(m.dwLv), dpm, dplv, m.wmuT, m.wlvT, pm, plv, n, cfg.WDim(), float32(b[1]))
 	}
 	if m.adv != nil {
-		m.logitsT = m.adv.Forward([]Tensor{m.z.rows(n)}, n)
+		in := m.z.rows(n)
+		if cfg.AdvOnMean {
+			in = m.zmuT
+		}
+		m.logitsT = m.adv.Forward([]Tensor{in}, n)
 		if cfg.Adversary() == "negentropy" {
 			be.NegEntropyWithLogits(m.slot(slotAdvTerm), g(m.dlogit), m.logitsT, n, k, float32(b[3]))
 		} else {
@@ -332,17 +336,21 @@ func (m *Net) backward(n int) {
 	m.Main.ZeroGrad(be)
 	dd := m.dec.Backward(m.dxhat.rows(n), n, true, true)
 	dz := dd[0]
+	dzMu, dzLv := m.dzMu.rows(n), m.dzLv.rows(n)
 	if m.adv != nil {
-		// The main objective reaches z through the adversary without
-		// touching its weights; then the adversary learns from its own loss
-		// with z held constant.
+		// The main objective reaches z (or its mean) through the adversary
+		// without touching its weights; then the adversary learns from its
+		// own loss with its input held constant.
 		dzAdv := m.adv.Backward(m.dlogit.rows(n), n, true, false)
-		be.Axpy(dz, 1, dzAdv[0])
+		if m.Cfg.AdvOnMean {
+			be.Axpy(dzMu, 1, dzAdv[0])
+		} else {
+			be.Axpy(dz, 1, dzAdv[0])
+		}
 		m.Adv.ZeroGrad(be)
 		m.adv.Backward(m.dlogitAdv.rows(n), n, false, true)
 	}
 	wantDh := !m.trunk.Empty()
-	dzMu, dzLv := m.dzMu.rows(n), m.dzLv.rows(n)
 	be.ReparameterizeBackward(dzMu, dzLv, dz, m.zEps.rows(n), m.zlvT)
 	dhz := m.zMu.Backward(dzMu, n, true, true)[0]
 	be.Axpy(dhz, 1, m.zLv.Backward(dzLv, n, true, true)[0])

@@ -47,6 +47,7 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "prior", Value: "0,0.1,3,1", Usage: "fixed p(w|y): mean and sd for y=1, then for y=0"},
 			&cli.BoolFlag{Name: "learned-prior", Usage: "learn p(w|y) with an MLP instead of the fixed prior"},
 			&cli.BoolFlag{Name: "adv-balance", Usage: "train the adversary with a class-balanced cross-entropy (see README)"},
+			&cli.BoolFlag{Name: "adv-on-mean", Usage: "feed the adversary the posterior mean of z rather than a draw"},
 			&cli.IntFlag{Name: "dz", Value: d.Dz, Usage: "dimension of z (image datasets: 64 unless set)"},
 			&cli.IntFlag{Name: "hidden", Value: d.Hidden, Usage: "width of every MLP hidden layer"},
 			&cli.IntFlag{Name: "layers", Value: d.Layers, Usage: "hidden layers per MLP"},
@@ -229,6 +230,7 @@ func configFromFlags(c *cli.Context) (model.Config, error) {
 	cfg.LR, cfg.AdvLR, cfg.LRDecay = c.Float64("lr"), c.Float64("adv-lr"), c.Float64("lr-decay")
 	cfg.LearnedPrior = c.Bool("learned-prior")
 	cfg.AdvBalance = c.Bool("adv-balance")
+	cfg.AdvOnMean = c.Bool("adv-on-mean")
 	betas, err := parseFloats("betas", c.String("betas"), 5)
 	if err != nil {
 		return cfg, err
@@ -303,7 +305,7 @@ func resumeRun(c *cli.Context, be model.Backend, dir string) (*model.Trainer, *s
 	if _, err := os.Stat(ckpt); err != nil {
 		return nil, nil, fmt.Errorf("--resume %s: no checkpoint there (%v)", dir, unwrapPath(err))
 	}
-	for _, f := range []string{"model", "dataset", "data", "attrs", "image-size", "synth-n", "init-from", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
+	for _, f := range []string{"model", "dataset", "data", "attrs", "image-size", "synth-n", "init-from", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "adv-on-mean", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
 		if c.IsSet(f) {
 			return nil, nil, fmt.Errorf("--%s cannot change when resuming; only --epochs, --checkpoint-every, --checkpoint-steps and --plot-every can", f)
 		}
