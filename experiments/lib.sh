@@ -2,7 +2,7 @@
 #
 # Knobs (environment variables):
 #   SIZE     small (default): built-in synthetic faces at 32x32, sized to finish on a
-#            2-core CPU in tens of minutes per experiment;
+#            2-core CPU in under ten minutes per experiment;
 #            full: the CelebA-64 settings (64x64, 20 epochs per model, Dz 64), meant for a GPU.
 #   DEVICE   cpu (default for small) or gpu (default for full; needs bin/csvae-gpu from `make gpu`).
 #   CELEBA   full only: a CelebA directory (img_align_celeba/, list_attr_celeba.txt,
