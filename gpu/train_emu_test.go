@@ -29,9 +29,9 @@ func TestEmuTrainStepsMatchCPU(t *testing.T) {
 			c.ConvChannels, c.Dz, c.Batch = []int{4, 8}, 4, 8
 			return c
 		}()},
-		{"csvae-conv8-adversary-on-mean", func() model.Config {
+		{"csvae-conv8-adversary-on-mean-3-steps", func() model.Config {
 			c := model.ImageConfig("csvae", 8, []string{"a"})
-			c.ConvChannels, c.Dz, c.Batch, c.AdvOnMean = []int{4, 8}, 4, 8, true
+			c.ConvChannels, c.Dz, c.Batch, c.AdvOnMean, c.AdvSteps = []int{4, 8}, 4, 8, true, 3
 			return c
 		}()},
 		{"condvae-info-conv8", func() model.Config {

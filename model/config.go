@@ -51,7 +51,11 @@ type Config struct {
 	// AdvOnMean feeds the adversary the posterior mean of z instead of a
 	// draw, in both objectives: the draw's noise can hide from the
 	// adversary what a probe of the mean still reads (leakage).
-	AdvOnMean    bool      `json:"adv_on_mean,omitempty"`
+	AdvOnMean bool `json:"adv_on_mean,omitempty"`
+	// AdvSteps is how many updates the adversary makes per batch (0 or 1:
+	// one); the extra ones reuse the batch's codes, so that the encoder
+	// faces an adversary that has caught up with it.
+	AdvSteps     int       `json:"adv_steps,omitempty"`
 	LabelRates   []float64 `json:"label_rates,omitempty"`
 	LearnedPrior bool      `json:"learned_prior"`
 
@@ -173,6 +177,12 @@ func (c Config) Validate() error {
 	}
 	if c.AdvOnMean && c.Adversary() == "" {
 		return fmt.Errorf("adv_on_mean needs a model with an adversary (csvae, condvae-info), not %s", c.Model)
+	}
+	if c.AdvSteps < 0 {
+		return fmt.Errorf("adv_steps must not be negative, got %d", c.AdvSteps)
+	}
+	if c.AdvSteps > 1 && c.Adversary() == "" {
+		return fmt.Errorf("adv_steps needs a model with an adversary (csvae, condvae-info), not %s", c.Model)
 	}
 	if c.AdvBalance {
 		if len(c.LabelRates) != c.K() {

@@ -303,11 +303,7 @@ func (m *Net) pass(x, y Tensor, n int, seed, offset uint64, train bool) uint64 {
 		be.KLDiagonal(m.slot(slotKLW), g(m.dwMu), g(m.dwLv), dpm, dplv, m.wmuT, m.wlvT, pm, plv, n, cfg.WDim(), float32(b[1]))
 	}
 	if m.adv != nil {
-		in := m.z.rows(n)
-		if cfg.AdvOnMean {
-			in = m.zmuT
-		}
-		m.logitsT = m.adv.Forward([]Tensor{in}, n)
+		m.logitsT = m.adv.Forward([]Tensor{m.advInput(n)}, n)
 		if cfg.Adversary() == "negentropy" {
 			be.NegEntropyWithLogits(m.slot(slotAdvTerm), g(m.dlogit), m.logitsT, n, k, float32(b[3]))
 		} else {
@@ -318,6 +314,15 @@ func (m *Net) pass(x, y Tensor, n int, seed, offset uint64, train bool) uint64 {
 		m.advBCE(m.slot(slotAdvBCE), g(m.dlogitAdv), y, n, float32(b[4]))
 	}
 	return offset
+}
+
+// advInput is what the adversary sees of the batch's z: a draw, or the
+// posterior mean with AdvOnMean.
+func (m *Net) advInput(n int) Tensor {
+	if m.Cfg.AdvOnMean {
+		return m.zmuT
+	}
+	return m.z.rows(n)
 }
 
 // advBCE is the adversary's cross-entropy, class-balanced when configured.
@@ -401,10 +406,21 @@ func (m *Net) Step(x, y Tensor, n int, lrScale float64) Losses {
 	m.Offset = m.pass(x, y, n, m.Cfg.Seed, m.Offset, true)
 	m.backward(n)
 	m.Main.Update(m.be, AdamParams{LR: float32(m.Cfg.LR * lrScale), Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
-	if m.Adv != nil {
-		m.Adv.Update(m.be, AdamParams{LR: float32(m.Cfg.AdvLR * lrScale), Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
+	if m.Adv == nil {
+		return m.readLosses()
 	}
-	return m.readLosses()
+	advAdam := AdamParams{LR: float32(m.Cfg.AdvLR * lrScale), Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+	m.Adv.Update(m.be, advAdam)
+	l := m.readLosses()
+	// Extra adversary updates on the same codes, held constant.
+	for range m.Cfg.AdvSteps - 1 {
+		m.logitsT = m.adv.Forward([]Tensor{m.advInput(n)}, n)
+		m.advBCE(m.slot(slotAdvBCE), m.dlogitAdv.rows(n), y, n, float32(m.Cfg.Betas[4]))
+		m.Adv.ZeroGrad(m.be)
+		m.adv.Backward(m.dlogitAdv.rows(n), n, false, true)
+		m.Adv.Update(m.be, advAdam)
+	}
+	return l
 }
 
 // Evaluate computes the losses of a batch without training, drawing noise

@@ -61,6 +61,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--model", "csvae"}, "--out is required"},
 		{[]string{"train", "--model", "csvae", "--betas", "1,2", "--out", filepath.Join(dir, "r4")}, "--betas wants 5"},
 		{[]string{"train", "--model", "vae", "--adv-on-mean", "--out", filepath.Join(dir, "r6")}, "adv_on_mean needs a model with an adversary"},
+		{[]string{"train", "--model", "csvae", "--adv-steps", "0", "--out", filepath.Join(dir, "r7")}, "--adv-steps must be at least 1"},
+		{[]string{"train", "--model", "vae", "--adv-steps", "3", "--out", filepath.Join(dir, "r8")}, "adv_steps needs a model with an adversary"},
 		{[]string{"train", "--model", "csvae", "--device", "gpu", "--out", filepath.Join(dir, "r5")}, "CPU-only"},
 		{[]string{"train", "--resume", filepath.Join(dir, "nothing")}, "no checkpoint there"},
 		{[]string{"train", "--model", "csvae", "--epochs", "x"}, "invalid value"},

@@ -48,6 +48,7 @@ func trainCommand() *cli.Command {
 			&cli.BoolFlag{Name: "learned-prior", Usage: "learn p(w|y) with an MLP instead of the fixed prior"},
 			&cli.BoolFlag{Name: "adv-balance", Usage: "train the adversary with a class-balanced cross-entropy (see README)"},
 			&cli.BoolFlag{Name: "adv-on-mean", Usage: "feed the adversary the posterior mean of z rather than a draw"},
+			&cli.IntFlag{Name: "adv-steps", Value: 1, Usage: "adversary updates per batch (the extra ones on the same codes)"},
 			&cli.IntFlag{Name: "dz", Value: d.Dz, Usage: "dimension of z (image datasets: 64 unless set)"},
 			&cli.IntFlag{Name: "hidden", Value: d.Hidden, Usage: "width of every MLP hidden layer"},
 			&cli.IntFlag{Name: "layers", Value: d.Layers, Usage: "hidden layers per MLP"},
@@ -231,6 +232,11 @@ func configFromFlags(c *cli.Context) (model.Config, error) {
 	cfg.LearnedPrior = c.Bool("learned-prior")
 	cfg.AdvBalance = c.Bool("adv-balance")
 	cfg.AdvOnMean = c.Bool("adv-on-mean")
+	if cfg.AdvSteps = c.Int("adv-steps"); cfg.AdvSteps < 1 {
+		return cfg, fmt.Errorf("--adv-steps must be at least 1, got %d", cfg.AdvSteps)
+	} else if cfg.AdvSteps == 1 {
+		cfg.AdvSteps = 0 // the default, left out of config.json
+	}
 	betas, err := parseFloats("betas", c.String("betas"), 5)
 	if err != nil {
 		return cfg, err
@@ -305,7 +311,7 @@ func resumeRun(c *cli.Context, be model.Backend, dir string) (*model.Trainer, *s
 	if _, err := os.Stat(ckpt); err != nil {
 		return nil, nil, fmt.Errorf("--resume %s: no checkpoint there (%v)", dir, unwrapPath(err))
 	}
-	for _, f := range []string{"model", "dataset", "data", "attrs", "image-size", "synth-n", "init-from", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "adv-on-mean", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
+	for _, f := range []string{"model", "dataset", "data", "attrs", "image-size", "synth-n", "init-from", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "adv-on-mean", "adv-steps", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
 		if c.IsSet(f) {
 			return nil, nil, fmt.Errorf("--%s cannot change when resuming; only --epochs, --checkpoint-every, --checkpoint-steps and --plot-every can", f)
 		}
