@@ -197,6 +197,21 @@ func gridStyle(size vg.Length) text.Style {
 	}
 }
 
+// ImagePNG writes one size x size RGB image (CHW float32 values in [0,1],
+// clamped) to path as a PNG, atomically: one picture per file, for scoring
+// by another program rather than for looking at.
+func ImagePNG(path string, v []float32, size int) error {
+	if len(v) != 3*size*size {
+		return fmt.Errorf("plot: image %s: %d values, want 3*%d*%d", path, len(v), size, size)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, size, size))
+	p := size * size
+	for i := range p {
+		img.Set(i%size, i/size, color.RGBA{R: gridByte(v[i]), G: gridByte(v[p+i]), B: gridByte(v[2*p+i]), A: 255})
+	}
+	return atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, img) })
+}
+
 // gridByte maps [0,1] to 0..255, clamping (NaN gives 0; the caller paints
 // it magenta).
 func gridByte(v float32) uint8 {

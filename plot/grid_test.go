@@ -226,3 +226,27 @@ func TestImageGridErrors(t *testing.T) {
 		t.Error("a rejected call changed the existing file")
 	}
 }
+
+func TestImagePNG(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "one.png")
+	v := gridSolid(3, 4, 4, 0.5, -1, 2) // clamped to 0 and 255
+	v[0] = 0
+	if err := ImagePNG(path, v, 4); err != nil {
+		t.Fatal(err)
+	}
+	img := gridDecode(t, path)
+	if b := img.Bounds(); b.Dx() != 4 || b.Dy() != 4 {
+		t.Fatalf("size %v, want 4x4", b)
+	}
+	for _, c := range []struct {
+		x, y int
+		want color.RGBA
+	}{{0, 0, color.RGBA{0, 0, 255, 255}}, {3, 3, color.RGBA{128, 0, 255, 255}}} {
+		if got := color.RGBAModel.Convert(img.At(c.x, c.y)).(color.RGBA); got != c.want {
+			t.Errorf("pixel (%d,%d) = %v, want %v", c.x, c.y, got, c.want)
+		}
+	}
+	if err := ImagePNG(path, v[:10], 4); err == nil || !strings.Contains(err.Error(), "10 values") {
+		t.Errorf("short image: got %v", err)
+	}
+}

@@ -6,9 +6,6 @@ package main
 import (
 	"encoding/csv"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
 	"math"
 	"os"
@@ -21,6 +18,7 @@ import (
 	"github.com/csvae-gpu/csvae-gpu/atomicfile"
 	"github.com/csvae-gpu/csvae-gpu/dataset"
 	"github.com/csvae-gpu/csvae-gpu/model"
+	"github.com/csvae-gpu/csvae-gpu/plot"
 	"github.com/urfave/cli/v2"
 )
 
@@ -378,7 +376,7 @@ func writeEditImages(dir string, r *editRun, s dataset.Split, m int, edits []edi
 			imgs := r.ed.edit(codes, e.pos)
 			for i, si := range part {
 				file := fmt.Sprintf("%05d_%d.png", lo+i, ei)
-				if err := writeImagePNG(filepath.Join(dir, file), imgs[i*cfg.XDim:(i+1)*cfg.XDim], cfg.ImageSize); err != nil {
+				if err := plot.ImagePNG(filepath.Join(dir, file), imgs[i*cfg.XDim:(i+1)*cfg.XDim], cfg.ImageSize); err != nil {
 					return err
 				}
 				src := strconv.Itoa(si)
@@ -407,26 +405,6 @@ func writeEditImages(dir string, r *editRun, s dataset.Split, m int, edits []edi
 	}
 	fmt.Fprintf(os.Stderr, "wrote %d images and edits.csv to %s\n", len(rows)-1, dir)
 	return nil
-}
-
-// writeImagePNG writes one CHW RGB image with values in [0,1].
-func writeImagePNG(path string, v []float32, size int) error {
-	img := image.NewRGBA(image.Rect(0, 0, size, size))
-	p := size * size
-	for i := range p {
-		img.Set(i%size, i/size, color.RGBA{R: toByte(v[i]), G: toByte(v[p+i]), B: toByte(v[2*p+i]), A: 255})
-	}
-	return atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, img) })
-}
-
-func toByte(v float32) uint8 {
-	if !(v > 0) {
-		return 0
-	}
-	if v >= 1 {
-		return 255
-	}
-	return uint8(v*255 + 0.5)
 }
 
 func traverseCommand() *cli.Command {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,7 +98,7 @@ func evaluateEdits(c *cli.Context, be model.Backend) error {
 		results = append(results, rs...)
 	}
 	for _, spec := range c.StringSlice("ideal") {
-		r, err := idealEdits(c, be, cl, runs[0], spec)
+		r, err := idealEdits(c, cl, runs[0], spec)
 		if err != nil {
 			return err
 		}
@@ -215,7 +216,7 @@ func evaluateRunEdits(c *cli.Context, be model.Backend, cl *classifier.Classifie
 // "reconstructions" the inputs themselves, so it is the ceiling of
 // manipulation and preservation for this classifier: whatever the
 // classifier reads differently on a perfect edit is charged to it too.
-func idealEdits(c *cli.Context, be model.Backend, cl *classifier.Classifier, runDir, spec string) (editResult, error) {
+func idealEdits(c *cli.Context, cl *classifier.Classifier, runDir, spec string) (editResult, error) {
 	name, data, ok := strings.Cut(spec, "=")
 	if !ok || name == "" || data == "" {
 		return editResult{}, fmt.Errorf("--ideal %q: want ATTR=DATA, e.g. Eyeglasses=faces-flip-Eyeglasses-32.cache", spec)
@@ -228,11 +229,11 @@ func idealEdits(c *cli.Context, be model.Backend, cl *classifier.Classifier, run
 	if err != nil {
 		return editResult{}, err
 	}
-	net, _, err := openRun(be, runDir)
+	// Only the run's data is needed, not its weights.
+	cfg, err := model.LoadConfig(filepath.Join(runDir, model.ConfigFile))
 	if err != nil {
-		return editResult{}, err
+		return editResult{}, fmt.Errorf("--run %s: %w", runDir, err)
 	}
-	cfg := net.Cfg
 	// Both data sets read with the classifier's attributes, for the labels.
 	cfg.Attrs = cl.Cfg.Attrs
 	origData, orig, err := loadSplit(cfg, c.String("split"))
