@@ -996,6 +996,12 @@ func WriteSynthFaces(dir string, n int, seed uint64, size int, progress func(don
 	return writeSynthFaces(dir, n, seed, size, nil, progress)
 }
 
+// SynthUndrawn are the labels the synthetic faces carry but do not show in
+// the 148x148 centre crop that prepare keeps (the first six are not drawn
+// at all, the necktie only below the crop). eval --labels-skip leaves them
+// out of its leakage reference: no encoder could have kept them.
+var SynthUndrawn = []string{"Attractive", "High_Cheekbones", "Oval_Face", "Pointy_Nose", "Straight_Hair", "Young", "Wearing_Necktie"}
+
 // SynthFlippable are the attributes WriteSynthCounterfactuals can flip.
 // Each is drawn from its own flag alone, so flipping it changes that
 // feature and nothing else; Male or Heavy_Makeup, say, also steer head

@@ -31,6 +31,7 @@ var editFlags = []cli.Flag{
 	&cli.StringFlag{Name: "csv", Usage: "with --classifier: also write the table as CSV to this file"},
 	&cli.IntFlag{Name: "leak-n", Value: 5000, Usage: "with --classifier: training images for the leakage regression"},
 	&cli.StringSliceFlag{Name: "ideal", Usage: "with --classifier: ATTR=DATA, the first run's faces with ATTR flipped (synth --flip, then prepare); adds the ideal editor's row (repeatable)"},
+	&cli.StringFlag{Name: "labels-skip", Usage: "with --classifier: labels the labels row leaves out of its regression (e.g. those the synthetic faces do not draw)"},
 }
 
 const editEvalDescription = "\n\nWith --classifier DIR it measures attribute manipulation instead, on --n images of --split, for\n" +
@@ -45,7 +46,10 @@ const editEvalDescription = "\n\nWith --classifier DIR it measures attribute man
 	"of z on training images (the vae: its whole latent), against chance = the test majority rate,\n" +
 	"and the balanced accuracy of a class-weighted one (chance 0.5). --ideal ATTR=DATA adds the row of a\n" +
 	"perfect editor: DATA holds the run's synthetic faces drawn again with only ATTR reversed (synth --flip\n" +
-	"ATTR, then prepare), scored as the edits of the originals: the ceiling of these measures."
+	"ATTR, then prepare), scored as the edits of the originals: the ceiling of these measures. The labels\n" +
+	"row is a reference for leakage: the same regressions fitted on the image's other labels (every label of\n" +
+	"the first run's data but its own attributes and --labels-skip) instead of z, which is what a z that kept\n" +
+	"every other labelled attribute exactly would leak through their correlations with y_j."
 
 // editResult is one (run, attribute) row.
 type editResult struct {
@@ -71,6 +75,8 @@ type editResult struct {
 	LeakChance       float64  `json:"leakage_chance"`
 	LeakBalanced     float64  `json:"leakage_balanced_accuracy"`
 	LeakLatentDims   int      `json:"leakage_latent_dims"`
+	// LabelsUsed are the regressors of the labels reference row.
+	LabelsUsed []string `json:"labels_used,omitempty"`
 }
 
 func evaluateEdits(c *cli.Context, be model.Backend) error {
@@ -89,6 +95,11 @@ func evaluateEdits(c *cli.Context, be model.Backend) error {
 	if err != nil {
 		return err
 	}
+	// Cheap, and checks --labels-skip before the slow part.
+	labelRows, err := labelsLeakage(c, runs[0])
+	if err != nil {
+		return err
+	}
 	var results []editResult
 	for _, dir := range runs {
 		rs, err := evaluateRunEdits(c, be, cl, dir)
@@ -104,6 +115,7 @@ func evaluateEdits(c *cli.Context, be model.Backend) error {
 		}
 		results = append(results, r)
 	}
+	results = append(results, labelRows...)
 	if p := c.String("json"); p != "" {
 		if err := writeEditJSON(p, results); err != nil {
 			return err
@@ -125,16 +137,14 @@ func evaluateEdits(c *cli.Context, be model.Backend) error {
 		fmt.Println("| model | attribute | manipulation | to 1 | to 0 | preservation | same-label preservation | recon attr acc | recon MSE | leakage acc | chance | leakage balanced |")
 		fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		for _, r := range results {
-			l := r.leakCells("-", 3)
-			fmt.Printf("| %s | %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.4f | %s | %s | %s |\n", r.Model, r.Attr, r.Manipulation,
-				r.To1, r.To0, r.Preservation, r.PreservationSame, r.ReconAttrAcc, r.ReconMSE, l[0], l[1], l[2])
+			e, l := r.editCells("-", 3, 4), r.leakCells("-", 3)
+			fmt.Printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Model, r.Attr, e[0], e[1], e[2], e[3], e[4], e[5], e[6], l[0], l[1], l[2])
 		}
 	default:
 		fmt.Printf("%-13s %-18s %6s %6s %6s %6s %6s %6s %8s %6s %6s %6s\n", "model", "attribute", "manip", "to1", "to0", "keep", "keepSm", "recAcc", "reconMSE", "leak", "chance", "leakBA")
 		for _, r := range results {
-			l := r.leakCells("-", 3)
-			fmt.Printf("%-13s %-18s %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %8.5f %6s %6s %6s\n", r.Model, r.Attr, r.Manipulation,
-				r.To1, r.To0, r.Preservation, r.PreservationSame, r.ReconAttrAcc, r.ReconMSE, l[0], l[1], l[2])
+			e, l := r.editCells("-", 3, 5), r.leakCells("-", 3)
+			fmt.Printf("%-13s %-18s %6s %6s %6s %6s %6s %6s %8s %6s %6s %6s\n", r.Model, r.Attr, e[0], e[1], e[2], e[3], e[4], e[5], e[6], l[0], l[1], l[2])
 		}
 	}
 	return nil
@@ -391,22 +401,119 @@ func leakage(r *editRun, m int, test dataset.Split) ([]leakScore, error) {
 			}
 			return v
 		}
-		a, b := col(ytr), col(yte)
-		l, err := classifier.FitLogistic(xtr, a, false, 1)
-		if err != nil {
+		var err error
+		if out[j], err = fitLeak(xtr, col(ytr), xte, col(yte)); err != nil {
 			return nil, err
 		}
-		lb, err := classifier.FitLogistic(xtr, a, true, 1)
+	}
+	return out, nil
+}
+
+// fitLeak fits a plain and a class-weighted logistic regression of y on x
+// and scores them on the test rows.
+func fitLeak(xtr [][]float64, ytr []int, xte [][]float64, yte []int) (leakScore, error) {
+	l, err := classifier.FitLogistic(xtr, ytr, false, 1)
+	if err != nil {
+		return leakScore{}, err
+	}
+	lb, err := classifier.FitLogistic(xtr, ytr, true, 1)
+	if err != nil {
+		return leakScore{}, err
+	}
+	acc, _ := l.Accuracy(xte, yte)
+	_, bal := lb.Accuracy(xte, yte)
+	pos := 0
+	for _, v := range yte {
+		pos += v
+	}
+	return leakScore{acc: acc, balanced: bal, chance: float64(max(pos, len(yte)-pos)) / float64(max(1, len(yte))), dims: len(xtr[0])}, nil
+}
+
+// labelsLeakage is the leakage reference of each edited attribute of the
+// first run: fitLeak on the image's other labels instead of z (every label
+// of the run's data but the run's own attributes and --labels-skip), on the
+// same images as the runs' leakage. A z that kept every other labelled
+// attribute exactly would leak about this much through their correlations
+// with y_j; a z below it has moved such attributes into w or lost them.
+// Without other labels (swiss roll, or all skipped) there is no row.
+func labelsLeakage(c *cli.Context, runDir string) ([]editResult, error) {
+	cfg, err := model.LoadConfig(filepath.Join(runDir, model.ConfigFile))
+	if err != nil {
+		return nil, fmt.Errorf("--run %s: %w", runDir, err)
+	}
+	if cfg.Arch != "conv" {
+		return nil, nil
+	}
+	edit := cfg.Attrs
+	if c.String("edit") != "" {
+		edit = splitList(c.String("edit"))
+	}
+	for _, a := range edit {
+		if _, err := attrIndex(cfg, a); err != nil {
+			return nil, fmt.Errorf("--edit: %w", err)
+		}
+	}
+	data, err := loadSplits(cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	all := data.cache.Names()
+	data.Close()
+	excluded := map[string]bool{}
+	for _, a := range cfg.Attrs {
+		excluded[a] = true
+	}
+	for _, a := range splitList(c.String("labels-skip")) {
+		if !slices.Contains(all, a) {
+			return nil, fmt.Errorf("--labels-skip: the data of %s has no label %q", runDir, a)
+		}
+		excluded[a] = true
+	}
+	var others []string
+	for _, a := range all {
+		if !excluded[a] {
+			others = append(others, a)
+		}
+	}
+	if len(others) == 0 {
+		return nil, nil
+	}
+	// One read of every label needed: the others, then the edited ones.
+	cfg.Attrs = append(slices.Clone(others), edit...)
+	data, err = loadSplits(cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	defer data.Close()
+	test, err := data.pick(c.String("split"))
+	if err != nil {
+		return nil, err
+	}
+	labels := func(s dataset.Split) (x [][]float64, y [][]int) {
+		k := len(others)
+		cols := make([][]int, len(cfg.Attrs))
+		for a := range cols {
+			cols[a] = dataset.Labels(s, a)
+		}
+		x = make([][]float64, s.Len())
+		for i := range x {
+			x[i] = make([]float64, k)
+			for a := range k {
+				x[i][a] = float64(cols[a][i])
+			}
+		}
+		return x, cols[k:]
+	}
+	xtr, ytr := labels(dataset.Subset(data.train, c.Int("leak-n")))
+	xte, yte := labels(dataset.Subset(test, c.Int("n")))
+	var out []editResult
+	for j, name := range edit {
+		l, err := fitLeak(xtr, ytr[j], xte, yte[j])
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("labels row, %s: %w", name, err)
 		}
-		acc, _ := l.Accuracy(xte, b)
-		_, bal := lb.Accuracy(xte, b)
-		pos := 0
-		for _, v := range b {
-			pos += v
-		}
-		out[j] = leakScore{acc: acc, balanced: bal, chance: float64(max(pos, len(b)-pos)) / float64(max(1, len(b))), dims: len(xtr[0])}
+		out = append(out, editResult{Run: cfg.Data, Model: "labels", Attr: name, LabelsUsed: others,
+			LeakAcc: l.acc, LeakChance: l.chance, LeakBalanced: l.balanced, LeakLatentDims: l.dims})
 	}
 	return out, nil
 }
@@ -429,15 +536,26 @@ func (r editResult) leakCells(none string, prec int) [3]string {
 	return [3]string{f(r.LeakAcc), f(r.LeakChance), f(r.LeakBalanced)}
 }
 
+// editCells are manipulation, to 1, to 0, preservation, same-label
+// preservation, recon attr acc with prec decimals and recon MSE with
+// msePrec, or none each for a row without edits (the labels reference).
+func (r editResult) editCells(none string, prec, msePrec int) [7]string {
+	if r.Images == 0 {
+		return [7]string{none, none, none, none, none, none, none}
+	}
+	f := func(v float64, p int) string { return strconv.FormatFloat(v, 'f', p, 64) }
+	return [7]string{f(r.Manipulation, prec), f(r.To1, prec), f(r.To0, prec), f(r.Preservation, prec), f(r.PreservationSame, prec),
+		f(r.ReconAttrAcc, prec), f(r.ReconMSE, msePrec)}
+}
+
 func writeEditCSV(w io.Writer, results []editResult) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"run", "model", "epochs", "attr", "images", "manipulation", "manip_to1", "manip_to0", "preservation", "preservation_same_label", "kept",
 		"recon_attr_accuracy", "recon_mse", "leakage_accuracy", "leakage_chance", "leakage_balanced_accuracy"})
-	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 5, 64) }
 	for _, r := range results {
-		l := r.leakCells("", 5)
-		cw.Write([]string{r.Run, r.Model, strconv.Itoa(r.Epochs), r.Attr, strconv.Itoa(r.Images), f(r.Manipulation), f(r.To1), f(r.To0),
-			f(r.Preservation), f(r.PreservationSame), strings.Join(r.Kept, " "), f(r.ReconAttrAcc), f(r.ReconMSE), l[0], l[1], l[2]})
+		e, l := r.editCells("", 5, 5), r.leakCells("", 5)
+		cw.Write([]string{r.Run, r.Model, strconv.Itoa(r.Epochs), r.Attr, strconv.Itoa(r.Images), e[0], e[1], e[2],
+			e[3], e[4], strings.Join(r.Kept, " "), e[5], e[6], l[0], l[1], l[2]})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -6,8 +6,12 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/csvae-gpu/csvae-gpu/dataset"
 )
 
 // The experiment commands at tiny sizes, through the built binary:
@@ -106,14 +110,21 @@ func TestExperimentCommands(t *testing.T) {
 	if err == nil {
 		err = json.Unmarshal(b, &res)
 	}
-	if err != nil || len(res) != 4 {
-		t.Fatalf("eval.json: %v, %d rows", err, len(res))
+	if err != nil || len(res) != 6 {
+		t.Fatalf("eval.json: %v, %d rows; want 2 runs x 2 attributes and 2 labels rows", err, len(res))
 	}
 	for _, r := range res {
 		for name, v := range map[string]float64{"manipulation": r.Manipulation, "preservation": r.Preservation, "leakage": r.LeakAcc, "chance": r.LeakChance} {
 			if !(v >= 0 && v <= 1) {
 				t.Errorf("%s %s: %s = %g", r.Model, r.Attr, name, v)
 			}
+		}
+		if r.Model == "labels" {
+			// The other 38 labels of the data, none of the run's.
+			if len(r.LabelsUsed) != 38 || slices.Contains(r.LabelsUsed, "Smiling") || slices.Contains(r.LabelsUsed, "Eyeglasses") || r.Images != 0 {
+				t.Errorf("labels row %s: %d images, regressors %v", r.Attr, r.Images, r.LabelsUsed)
+			}
+			continue
 		}
 		if !(r.ReconMSE > 0 && r.ReconMSE < 1) || r.LeakChance < 0.5 {
 			t.Errorf("%s %s: recon MSE %g, chance %g", r.Model, r.Attr, r.ReconMSE, r.LeakChance)
@@ -122,6 +133,11 @@ func TestExperimentCommands(t *testing.T) {
 			t.Errorf("%s %s: kept %v", r.Model, r.Attr, r.Kept)
 		}
 	}
+	if !strings.Contains(out, "| labels | Smiling | - | - | - | - | - | - | - |") {
+		t.Errorf("eval table lacks the labels row without edit scores:\n%s", out)
+	}
+	labelsRowMatchesRule(t, mustRun, cache, runs["csvae"], cls)
+
 	// Without --classifier, eval still estimates the KL.
 	if out, _ := mustRun("eval", "--run", runs["csvae"], "--draws", "1"); !strings.Contains(out, "KL in z") {
 		t.Errorf("plain eval changed:\n%s", out)
@@ -161,6 +177,7 @@ func TestExperimentCommands(t *testing.T) {
 		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--split", "dev"}, `unknown --split "dev"`},
 		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--keep", "Bald"}, `does not know attribute "Bald"`},
 		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--ideal", "Eyeglasses"}, "want ATTR=DATA"},
+		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--labels-skip", "Sunglasses"}, `has no label "Sunglasses"`},
 		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--ideal", "Eyeglasses=" + cache}, "want only Eyeglasses flipped"},
 		{[]string{"eval", "--run", runs["csvae"], "--classifier", cls, "--ideal", "Smiling=" + flipped}, "want only Smiling flipped"},
 		{[]string{"synth", "--out", filepath.Join(dir, "f2"), "--n", "2", "--flip", "Male"}, `cannot flip "Male" alone`},
@@ -172,6 +189,67 @@ func TestExperimentCommands(t *testing.T) {
 		if code != 1 || len(strings.Split(strings.TrimSpace(stderr), "\n")) != 1 || !strings.Contains(stderr, c.want) {
 			t.Errorf("csvae-gpu %s: exit %d, stderr %q; want exit 1 and one line containing %q", strings.Join(c.args, " "), code, stderr, c.want)
 		}
+	}
+}
+
+// The recipes give eval the synthetic faces' undrawn labels from a list of
+// their own; it must be the dataset's.
+func TestRecipeUndrawnLabels(t *testing.T) {
+	b, err := os.ReadFile("../../experiments/lib.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "SYNTH_UNDRAWN="); ok {
+			got = v
+		}
+	}
+	if want := strings.Join(dataset.SynthUndrawn, ","); got != want {
+		t.Errorf("experiments/lib.sh SYNTH_UNDRAWN=%s, dataset.SynthUndrawn is %s", got, want)
+	}
+}
+
+// labelsRowMatchesRule: with every label skipped but Mouth_Slightly_Open
+// (drawn for every smile and for 15% of the other faces), the labels row's
+// regression for Smiling is the rule "smiling if the mouth is open", so its
+// accuracy is the share of the scored test faces whose two labels agree,
+// counted here from the cache.
+func labelsRowMatchesRule(t *testing.T, mustRun func(...string) (string, string), cache, run, cls string) {
+	t.Helper()
+	c, err := dataset.OpenCache(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var skip []string
+	for _, a := range c.Names() {
+		if a != "Mouth_Slightly_Open" && a != "Smiling" && a != "Eyeglasses" {
+			skip = append(skip, a)
+		}
+	}
+	test, err := c.Split(2, []string{"Mouth_Slightly_Open", "Smiling"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := dataset.Subset(test, 12)
+	open, smile := dataset.Labels(s, 0), dataset.Labels(s, 1)
+	agree := 0
+	for i := range open {
+		if open[i] == smile[i] {
+			agree++
+		}
+	}
+	out, _ := mustRun("eval", "--run", run, "--classifier", cls, "--n", "12", "--leak-n", "60", "--edit", "Smiling",
+		"--labels-skip", strings.Join(skip, ","), "--format", "csv")
+	var got string
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Split(line, ","); len(f) > 13 && f[1] == "labels" {
+			got = f[13]
+		}
+	}
+	if want := strconv.FormatFloat(float64(agree)/float64(len(open)), 'f', 5, 64); got != want {
+		t.Errorf("labels row from Mouth_Slightly_Open alone: leakage %q, want %s (%d of %d faces with the two labels equal)\n%s", got, want, agree, len(open), out)
 	}
 }
 
