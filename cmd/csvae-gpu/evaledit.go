@@ -161,14 +161,11 @@ func evaluateRunEdits(c *cli.Context, be model.Backend, cl *classifier.Classifie
 		return nil, fmt.Errorf("--classifier %s judges %dx%d images, the run %s makes %dx%d", c.String("classifier"),
 			cl.Cfg.ImageSize, cl.Cfg.ImageSize, dir, cfg.ImageSize, cfg.ImageSize)
 	}
-	edit := cfg.Attrs
-	if c.String("edit") != "" {
-		edit = splitList(c.String("edit"))
+	edit, err := editList(c, cfg)
+	if err != nil {
+		return nil, err
 	}
 	for _, a := range edit {
-		if _, err := attrIndex(cfg, a); err != nil {
-			return nil, fmt.Errorf("--edit: %w", err)
-		}
 		if cl.Cfg.Index(a) < 0 {
 			return nil, fmt.Errorf("--classifier %s does not know attribute %q (it classifies %s)", c.String("classifier"), a, strings.Join(cl.Cfg.Attrs, ", "))
 		}
@@ -279,6 +276,20 @@ func idealEdits(c *cli.Context, cl *classifier.Classifier, runDir, spec string) 
 	res := editResult{Run: data, Model: "ideal", Attr: name, Images: n}
 	scoreEdits(&res, labelsOf(y, k, j), ref, dec, ref, cl, keepAll)
 	return res, nil
+}
+
+// editList is --edit, or every attribute of the run, checked against the run.
+func editList(c *cli.Context, cfg model.Config) ([]string, error) {
+	if c.String("edit") == "" {
+		return cfg.Attrs, nil
+	}
+	edit := splitList(c.String("edit"))
+	for _, a := range edit {
+		if _, err := attrIndex(cfg, a); err != nil {
+			return nil, fmt.Errorf("--edit: %w", err)
+		}
+	}
+	return edit, nil
 }
 
 // keepList is --keep, or every attribute the classifier knows.
@@ -444,14 +455,9 @@ func labelsLeakage(c *cli.Context, runDir string) ([]editResult, error) {
 	if cfg.Arch != "conv" {
 		return nil, nil
 	}
-	edit := cfg.Attrs
-	if c.String("edit") != "" {
-		edit = splitList(c.String("edit"))
-	}
-	for _, a := range edit {
-		if _, err := attrIndex(cfg, a); err != nil {
-			return nil, fmt.Errorf("--edit: %w", err)
-		}
+	edit, err := editList(c, cfg)
+	if err != nil {
+		return nil, err
 	}
 	data, err := loadSplits(cfg, true)
 	if err != nil {
