@@ -203,4 +203,20 @@ func TestLabelsAgreeWithFill(t *testing.T) {
 			}
 		}
 	}
+	// A subset reads its parent's labels (the cache's directly, a memory
+	// split's through Fill), at its own positions.
+	mem := &Memory{X: make([]float32, 6*2), Y: []float32{1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 0}, D: 2, Names: []string{"a", "b"}}
+	for _, parent := range []Split{s, mem} {
+		sub := Subset(parent, parent.Len()/2)
+		for a := range 2 {
+			got := Labels(sub, a)
+			for i := range sub.Len() {
+				x, y := make([]float32, sub.Dim()), make([]float32, 2)
+				sub.Fill([]int{i}, x, y)
+				if got[i] != int(y[a]) {
+					t.Fatalf("%T subset, example %d attribute %d: Fill says %g, Labels %d", parent, i, a, y[a], got[i])
+				}
+			}
+		}
+	}
 }

@@ -154,6 +154,19 @@ type subset struct {
 
 func (s *subset) Len() int { return len(s.idx) }
 
+// Label reads a label without decoding the example where s can.
+func (s *subset) Label(i, a int) int {
+	if l, ok := s.Split.(labeler); ok {
+		return l.Label(s.idx[i], a)
+	}
+	x, y := make([]float32, s.Dim()), make([]float32, len(s.Attrs()))
+	s.Split.Fill([]int{s.idx[i]}, x, y)
+	if y[a] > 0.5 {
+		return 1
+	}
+	return 0
+}
+
 func (s *subset) Fill(idx []int, x, y []float32) {
 	m := make([]int, len(idx))
 	for i, j := range idx {
