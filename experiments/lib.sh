@@ -12,8 +12,9 @@
 #   BIN      the csvae-gpu binary (default bin/csvae-gpu; rebuilt from the checkout when Go is
 #            installed, with make gpu for DEVICE=gpu).
 #   THREADS  CPU threads per command (default: all cores).
-#   BETAS    the loss weights of every model (default 200,10,2,100,1; 20,1,2,100,1 is the
-#            swiss-roll recipe that the first tables of experiments/README.md used).
+#   BETAS    the loss weights of every model (default 200,10,2,100,1, and 20,10,2,100,1 for
+#            male-keep-makeup.sh; 20,1,2,100,1 is the swiss-roll recipe that the first tables
+#            of experiments/README.md used).
 #   ADV_STEPS adversary updates per batch of the models with one, csvae and condvae-info
 #            (default 5; 1 is the paper's alternation, which the earlier tables used).
 #   MODELS   models compared besides the vae (default: csvae condvae condvae-info;
@@ -66,7 +67,8 @@ DEV=(--device "$DEVICE")
 # (one loss convention, a class-balanced adversary, beta4 = 100, beta3 = 2)
 # with the reconstruction weighted 200 and the KL of w 10 for images, as
 # chosen for csvae on the validation split of the Eyeglasses experiment (see
-# experiments/README.md, "Choosing the image recipe").
+# experiments/README.md, "Choosing the image recipe"). male-keep-makeup.sh
+# sets its own (reconstruction 20).
 BETAS=${BETAS:-200,10,2,100,1}
 RECIPE=(--betas "$BETAS" --adv-balance --adv-lr 3e-3 --lr-decay 0.98)
 # Five adversary updates per batch for csvae and condvae-info, chosen for
