@@ -23,18 +23,7 @@ func TestAdvStepsTouchOnlyTheAdversary(t *testing.T) {
 		nets[steps] = net
 	}
 	n, k := cfg.Batch, cfg.K()
-	r := rand.New(rand.NewPCG(9, 9))
-	x, y := make([]float32, n*cfg.XDim), make([]float32, n*k)
-	for i := range x {
-		x[i] = float32(r.NormFloat64())
-	}
-	for i := range y {
-		y[i] = float32(r.IntN(2))
-	}
-	be := CPU{}
-	xt, yt := be.Alloc(len(x)), be.Alloc(len(y))
-	be.Upload(xt, x)
-	be.Upload(yt, y)
+	_, _, xt, yt := randomBatch(rand.New(rand.NewPCG(9, 9)), n, cfg.XDim, k)
 	l0, l4 := nets[0].Step(xt, yt, n, 1), nets[4].Step(xt, yt, n, 1)
 	if !slices.Equal(l0.Values(), l4.Values()) {
 		t.Errorf("reported losses differ: %v and %v", l0.Values(), l4.Values())

@@ -198,18 +198,7 @@ func checkParity(t *testing.T, model string, learned, balance, advMean bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rand.New(rand.NewPCG(3, 5))
-	x, y := make([]float32, n*cfg.XDim), make([]float32, n*cfg.K())
-	for i := range x {
-		x[i] = float32(r.NormFloat64())
-	}
-	for i := range y {
-		y[i] = float32(r.IntN(2))
-	}
-	be := CPU{}
-	xt, yt := be.Alloc(len(x)), be.Alloc(len(y))
-	be.Upload(xt, x)
-	be.Upload(yt, y)
+	x, y, xt, yt := randomBatch(rand.New(rand.NewPCG(3, 5)), n, cfg.XDim, cfg.K())
 	net.pass(xt, yt, n, 11, 0, true)
 	net.backward(n)
 	losses := net.readLosses()
@@ -396,4 +385,21 @@ func compareGrads(t *testing.T, ps *ParamSet, want map[string][]float64) {
 		}
 	}
 	t.Logf("%s: %d parameters, worst relative gradient error %.2g", ps.Name, len(ps.Params()), worst)
+}
+
+// randomBatch is n standard-normal inputs of width xdim and k random 0/1
+// labels each, drawn from r (inputs first), and their CPU tensors.
+func randomBatch(r *rand.Rand, n, xdim, k int) (x, y []float32, xt, yt Tensor) {
+	x, y = make([]float32, n*xdim), make([]float32, n*k)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	for i := range y {
+		y[i] = float32(r.IntN(2))
+	}
+	be := CPU{}
+	xt, yt = be.Alloc(len(x)), be.Alloc(len(y))
+	be.Upload(xt, x)
+	be.Upload(yt, y)
+	return x, y, xt, yt
 }
