@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -266,5 +267,79 @@ func checkPNGMin(t *testing.T, path string, side int) {
 	}
 	if b := img.Bounds(); b.Dx() != side || b.Dy() != side {
 		t.Errorf("%s is %v, want %dx%d", path, b, side, side)
+	}
+}
+
+// A recipe end to end at a tiny size (experiments/eyeglasses.sh: faces,
+// classifier, four models, grids, eval, report), then the same recipe with
+// other betas over its runs: it must refuse, naming the mismatch, before
+// touching a checkpoint.
+func TestRecipeEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a whole experiment recipe")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "runs")
+	recipe := func(extra ...string) (string, error) {
+		cmd := exec.Command("bash", "../../experiments/eyeglasses.sh")
+		cmd.Env = append(os.Environ(), "NFACES=400", "EPOCHS=1", "OUT="+out, "BIN="+filepath.Join(dir, "csvae-gpu"))
+		cmd.Env = append(cmd.Env, extra...)
+		b, err := cmd.CombinedOutput()
+		return string(b), err
+	}
+	if log, err := recipe(); err != nil {
+		t.Fatalf("experiments/eyeglasses.sh: %v\n%s", err, log)
+	}
+	exp := filepath.Join(out, "eyeglasses-small")
+	report, err := os.ReadFile(filepath.Join(exp, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every picture the report shows was written.
+	pictures := 0
+	for _, line := range strings.Split(string(report), "\n") {
+		_, rest, ok := strings.Cut(line, "](")
+		if !ok || !strings.HasPrefix(line, "![") {
+			continue
+		}
+		pictures++
+		if _, err := os.Stat(filepath.Join(exp, strings.TrimSuffix(rest, ")"))); err != nil {
+			t.Errorf("report.md shows %s: %v", line, err)
+		}
+	}
+	if pictures < 7 { // four manipulate grids, a traversal, an interpolation, the losses
+		t.Errorf("report.md shows %d pictures, want at least 7:\n%s", pictures, report)
+	}
+	f, err := os.Open(filepath.Join(exp, "results.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var models []string
+	for _, r := range rows[1:] {
+		if r[3] != "Eyeglasses" {
+			t.Errorf("results.csv row for attribute %q, want Eyeglasses only", r[3])
+		}
+		models = append(models, r[1])
+	}
+	if want := []string{"vae", "csvae", "condvae", "condvae-info", "ideal", "labels"}; !slices.Equal(models, want) {
+		t.Errorf("results.csv rows %v, want %v", models, want)
+	}
+
+	ckpt := filepath.Join(exp, "vae", "checkpoint.safetensors")
+	before, err := os.ReadFile(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := recipe("BETAS=100,10,2,100,1")
+	if err == nil || !strings.Contains(log, "was trained with") || !strings.Contains(log, "[100,10,2,100,1]") {
+		t.Errorf("recipe over runs of other betas: err %v, output\n%s\nwant a failure naming both betas", err, log)
+	}
+	if after, err := os.ReadFile(ckpt); err != nil || !slices.Equal(before, after) {
+		t.Errorf("the refused recipe changed %s (err %v)", ckpt, err)
 	}
 }
