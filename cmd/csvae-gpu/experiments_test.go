@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"image/png"
 	"os"
@@ -68,15 +67,7 @@ func TestExperimentCommands(t *testing.T) {
 	}
 	imgs := filepath.Join(dir, "edited")
 	mustRun("manipulate", "--run", runs["csvae"], "--attr", "Eyeglasses=1", "--attr", "Smiling=0", "--n", "2", "--out", filepath.Join(dir, "m.png"), "--images", imgs, "--images-n", "5")
-	f, err := os.Open(filepath.Join(imgs, "edits.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(f).ReadAll()
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, filepath.Join(imgs, "edits.csv"))
 	if len(rows) != 1+5*3 || strings.Join(rows[0], ",") != "file,source,edit,Eyeglasses,Smiling" {
 		t.Fatalf("edits.csv: %d rows, header %v; want 16 rows (5 images x none + 2 edits)", len(rows), rows[0])
 	}
@@ -310,15 +301,7 @@ func TestRecipeEndToEnd(t *testing.T) {
 	if pictures < 7 { // four manipulate grids, a traversal, an interpolation, the losses
 		t.Errorf("report.md shows %d pictures, want at least 7:\n%s", pictures, report)
 	}
-	f, err := os.Open(filepath.Join(exp, "results.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(f).ReadAll()
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := readCSV(t, filepath.Join(exp, "results.csv"))
 	var models []string
 	for _, r := range rows[1:] {
 		if r[3] != "Eyeglasses" {
