@@ -57,15 +57,14 @@ func LabelRates(s Split) []float64 {
 
 // Labels returns attribute a of every example as 0 or 1.
 func Labels(s Split, a int) []int {
-	k := len(s.Attrs())
 	out := make([]int, s.Len())
-	if l, ok := s.(labeler); ok {
+	if label, ok := labelerOf(s); ok {
 		for i := range out {
-			out[i] = l.Label(i, a)
+			out[i] = label(i, a)
 		}
 		return out
 	}
-	x, y := make([]float32, s.Dim()), make([]float32, k)
+	x, y := make([]float32, s.Dim()), make([]float32, len(s.Attrs()))
 	for i := range out {
 		s.Fill([]int{i}, x, y)
 		if y[a] > 0.5 {
@@ -73,6 +72,20 @@ func Labels(s Split, a int) []int {
 		}
 	}
 	return out
+}
+
+// labelerOf returns a reader of s's labels that decodes no example, when s
+// has one: its own, or, for a subset, its parent's at the subset's positions.
+func labelerOf(s Split) (func(i, a int) int, bool) {
+	switch s := s.(type) {
+	case labeler:
+		return s.Label, true
+	case *subset:
+		if label, ok := labelerOf(s.Split); ok {
+			return func(i, a int) int { return label(s.idx[i], a) }, true
+		}
+	}
+	return nil, false
 }
 
 // Batches splits a pass over n examples into batches of at most size. With
@@ -153,19 +166,6 @@ type subset struct {
 }
 
 func (s *subset) Len() int { return len(s.idx) }
-
-// Label reads a label without decoding the example where s can.
-func (s *subset) Label(i, a int) int {
-	if l, ok := s.Split.(labeler); ok {
-		return l.Label(s.idx[i], a)
-	}
-	x, y := make([]float32, s.Dim()), make([]float32, len(s.Attrs()))
-	s.Split.Fill([]int{s.idx[i]}, x, y)
-	if y[a] > 0.5 {
-		return 1
-	}
-	return 0
-}
 
 func (s *subset) Fill(idx []int, x, y []float32) {
 	m := make([]int, len(idx))
