@@ -12,14 +12,18 @@
 #   experiments.log   every step with its time
 #   experiments.tgz   runs/full without checkpoints, edited images and faces:
 #                     reports, tables, results.json/csv, grids, losses
+# Relative RESULTS and RUNS are taken from where the script is called.
 # Environment: EXPS [eyeglasses makeup-keep male-keep-makeup eyeglasses-smiling],
 # BIN [bin/gpu/csvae-gpu], RUNS [runs/full], and the recipes' own knobs
 # (EPOCHS, NFACES, SEED, DEVICE, ...: experiments/lib.sh).
 # The Eyeglasses recipe takes about 7.5 minutes on an H100 (experiments/README.md).
 set -u
-cd "$(dirname "$0")/.." || exit 2
+here=$PWD
+abs() { case $1 in /*) echo "$1" ;; *) echo "$here/$1" ;; esac; }
 budget=${1:-480}
-results=${RESULTS:-${OUT:-gpu-experiments-out}}
+results=$(abs "${RESULTS:-${OUT:-gpu-experiments-out}}")
+[ -n "${RUNS:-}" ] && RUNS=$(abs "$RUNS")
+cd "$(dirname "$0")/.." || exit 2
 runs=${RUNS:-runs/full}
 export BIN=${BIN:-bin/gpu/csvae-gpu}
 mkdir -p "$results" || exit 2
