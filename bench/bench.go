@@ -189,6 +189,12 @@ func Kernels() []Case {
 			y, pm, plv := labels(be, r, n*4), be.Alloc(n*8), be.Alloc(n*8)
 			return func() { be.LabelPrior(pm, plv, y, n, 4, model.Prior{Mu0: 3, LogVar1: -4.6}) }
 		}},
+		// The Male recipe's shape: Dz 64, three attributes.
+		Case{Name: "MeanGap", Shape: fmt.Sprintf("%dx64x3", n), Bytes: 8 * n * 64, Setup: func(be model.Backend) func() {
+			r := rand.New(rand.NewPCG(6, 6))
+			mu, y, dmu, gap, loss := random(be, r, n*64, 1), labels(be, r, n*3), be.Alloc(n*64), be.Alloc(3*64), be.Alloc(1)
+			return func() { be.MeanGap(loss, dmu, gap, mu, y, n, 64, 3, 1) }
+		}},
 	)
 
 	const img = 64 * 3 * 64 * 64

@@ -105,6 +105,31 @@ func init() {
 		})
 	}
 
+	// The class-mean gap of z: one example (one class only, so nothing), a
+	// ragged shape, and the full CelebA label set at batch 64, Dz 64.
+	for _, s := range []struct {
+		name    string
+		n, d, k int
+	}{{"1x1x1", 1, 1, 1}, {"37x45x3", 37, 45, 3}, {"64x64x40", 64, 64, 40}} {
+		for _, grad := range []bool{true, false} {
+			kernels := []string{"loss_meangap"}
+			if grad {
+				kernels = append(kernels, "loss_meangap_grad")
+			}
+			register(Check{
+				Name:    fmt.Sprintf("MeanGap/%s grad=%v", s.name, grad),
+				Kernels: kernels,
+				Tol:     tol,
+				Run: func(b model.Backend, in *Inputs) []Output {
+					mu, y := in.Uniform(s.n*s.d, -3, 3), in.Labels(s.n*s.k)
+					loss, gap, dmu := lossSlot(b, in), lossJunk(in, s.k*s.d, true), lossJunk(in, s.n*s.d, grad)
+					b.MeanGap(loss, dmu, gap, mu, y, s.n, s.d, s.k, 7)
+					return lossOuts(in, loss, "gap", gap, "dmu", dmu)
+				},
+			})
+		}
+	}
+
 	// The elementwise losses, each with and without its gradient.
 	type loss struct {
 		op     string

@@ -34,6 +34,11 @@ func TestEmuTrainStepsMatchCPU(t *testing.T) {
 			c.ConvChannels, c.Dz, c.Batch, c.AdvOnMean, c.AdvSteps = []int{4, 8}, 4, 8, true, 3
 			return c
 		}()},
+		{"csvae-conv8-mean-gap", func() model.Config {
+			c := model.ImageConfig("csvae", 8, []string{"a", "b"})
+			c.ConvChannels, c.Dz, c.Batch, c.MeanGap = []int{4, 8}, 4, 8, 50
+			return c
+		}()},
 		{"condvae-info-conv8", func() model.Config {
 			c := model.ImageConfig("condvae-info", 8, []string{"a"})
 			c.ConvChannels, c.Dz, c.Batch = []int{4, 8}, 4, 8

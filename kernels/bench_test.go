@@ -87,6 +87,12 @@ func BenchmarkLatent(b *testing.B) {
 	benchElementwise(b, "KLDiagonal", n, 32, func() { KLDiagonal(loss, g1, g2, g3, g4, mu, lv, pm, plv, 64, 72, 1) })
 	benchElementwise(b, "WeightedBCEWithLogits", n, 12, func() { WeightedBCEWithLogits(loss, g1, mu, pm, lv[:72], plv[:72], 64, 72, 1) })
 	benchElementwise(b, "NegEntropyWithLogits", n, 8, func() { NegEntropyWithLogits(loss, g1, mu, 64, 72, 1) })
+	// The Male recipe's shape: batch 64, Dz 64, three attributes.
+	y := make([]float32, 64*3)
+	for i := range y {
+		y[i] = float32(r.IntN(2))
+	}
+	benchElementwise(b, "MeanGap", 64*64, 8, func() { MeanGap(loss, g1[:64*64], g2[:3*64], mu[:64*64], y, 64, 64, 3, 1) })
 }
 
 func BenchmarkAdam(b *testing.B) {

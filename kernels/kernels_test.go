@@ -455,3 +455,55 @@ func TestThreadCountInvariance(t *testing.T) {
 		t.Error("results differ between 1 thread and GOMAXPROCS threads")
 	}
 }
+
+func TestMeanGap(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	n, d, k := 7, 4, 3
+	mu := randSlice(r, n*d, 1.5)
+	// Attribute 0 mixed, 1 mixed, 2 present everywhere (adds nothing).
+	y := make([]float32, n*k)
+	for i := range n {
+		y[i*k] = float32(i % 2)
+		y[i*k+1] = float32(min(1, i%3))
+		y[i*k+2] = 1
+	}
+	loss, gap := make([]float32, 1), make([]float32, k*d)
+	MeanGap(loss, nil, gap, mu, y, n, d, k, 1)
+	want := 0.0
+	for j := range k {
+		for c := range d {
+			var s1, s0, n1, n0 float64
+			for i := range n {
+				if y[i*k+j] == 1 {
+					s1, n1 = s1+float64(mu[i*d+c]), n1+1
+				} else {
+					s0, n0 = s0+float64(mu[i*d+c]), n0+1
+				}
+			}
+			g := 0.0
+			if n1 > 0 && n0 > 0 {
+				g = s1/n1 - s0/n0
+			}
+			if !closeTo(float64(gap[j*d+c]), g, 1e-6) {
+				t.Errorf("gap[%d,%d] = %g, want %g", j, c, gap[j*d+c], g)
+			}
+			want += g * g
+		}
+	}
+	if !closeTo(float64(loss[0]), want, 1e-5) || want == 0 {
+		t.Fatalf("mean gap = %g, want %g (> 0)", loss[0], want)
+	}
+	dmu := make([]float32, n*d)
+	const scale = 2.5
+	MeanGap(loss, dmu, gap, mu, y, n, d, k, scale)
+	f := func() float64 { MeanGap(loss, nil, gap, mu, y, n, d, k, 1); return scale * float64(loss[0]) }
+	checkGrad(t, "mean gap dmu", mu, dmu, f, 1e-2, 1e-3)
+	// The gap closed: nothing left to push.
+	for i := range n {
+		copy(mu[i*d:(i+1)*d], mu[:d])
+	}
+	MeanGap(loss, dmu, gap, mu, y, n, d, k, scale)
+	if loss[0] != 0 || slices.ContainsFunc(dmu, func(v float32) bool { return v != 0 }) {
+		t.Errorf("equal rows: loss %g, dmu %v, want all 0", loss[0], dmu)
+	}
+}

@@ -85,3 +85,63 @@ func NegEntropyWithLogits(loss, dlogit, logit []float32, n, d int, scale float32
 			return q * (1 - q) * a
 		})
 }
+
+// MeanGap writes sum_j sum_c (m1[j,c] - m0[j,c])^2 to loss[0], where m1[j]
+// and m0[j] are the means of the rows of mu[n,d] whose label y[i,j] is 1 and
+// 0 (y is [n,k]); an attribute with one class only in the batch adds
+// nothing. It is a batch statistic, not a per-example mean: a linear probe
+// reads a label from z mostly through this gap, which the adversary's
+// entropy term leaves open (experiments/README.md, "Closing the mean gap").
+// gap[k*d] receives the differences m1 - m0 (0 for a one-class attribute).
+// When dmu is not nil it receives the gradient of scale*loss[0].
+func MeanGap(loss, dmu, gap, mu, y []float32, n, d, k int, scale float32) {
+	// Per attribute, d(scale*loss)/d(mu[i,c]) = w * gap[j,c] with w = 2*scale/n1
+	// for a row in class 1 and -2*scale/n0 in class 0.
+	w1, w0 := make([]float64, k), make([]float64, k)
+	total := 0.0
+	for j := range k {
+		n1 := 0
+		for i := range n {
+			if y[i*k+j] > 0.5 {
+				n1++
+			}
+		}
+		n0 := n - n1
+		if n1 > 0 && n0 > 0 {
+			w1[j], w0[j] = 2*float64(scale)/float64(n1), -2*float64(scale)/float64(n0)
+		}
+		for c := range d {
+			g := 0.0
+			if n1 > 0 && n0 > 0 {
+				var s1, s0 float64
+				for i := range n {
+					if y[i*k+j] > 0.5 {
+						s1 += float64(mu[i*d+c])
+					} else {
+						s0 += float64(mu[i*d+c])
+					}
+				}
+				g = s1/float64(n1) - s0/float64(n0)
+			}
+			gap[j*d+c] = float32(g)
+			total += g * g
+		}
+	}
+	loss[0] = float32(total)
+	if dmu == nil {
+		return
+	}
+	for i := range n {
+		for c := range d {
+			s := 0.0
+			for j := range k {
+				w := w0[j]
+				if y[i*k+j] > 0.5 {
+					w = w1[j]
+				}
+				s += w * float64(gap[j*d+c])
+			}
+			dmu[i*d+c] = float32(s)
+		}
+	}
+}

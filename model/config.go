@@ -55,7 +55,13 @@ type Config struct {
 	// AdvSteps is how many updates the adversary makes per batch (0 or 1:
 	// one); the extra ones reuse the batch's codes, so that the encoder
 	// faces an adversary that has caught up with it.
-	AdvSteps     int       `json:"adv_steps,omitempty"`
+	AdvSteps int `json:"adv_steps,omitempty"`
+	// MeanGap weights a penalty on the squared difference between the
+	// batch means of z's posterior mean over the images with and without
+	// each label (kernels.MeanGap), added to the main objective: a linear
+	// probe of z reads the label through that gap. Not in the paper; 0 is
+	// off.
+	MeanGap      float64   `json:"mean_gap,omitempty"`
 	LabelRates   []float64 `json:"label_rates,omitempty"`
 	LearnedPrior bool      `json:"learned_prior"`
 
@@ -180,6 +186,9 @@ func (c Config) Validate() error {
 	}
 	if c.AdvSteps < 0 {
 		return fmt.Errorf("adv_steps must not be negative, got %d", c.AdvSteps)
+	}
+	if !(c.MeanGap >= 0) || math.IsInf(c.MeanGap, 0) {
+		return fmt.Errorf("mean_gap must be a finite weight of at least 0, got %g", c.MeanGap)
 	}
 	if c.AdvSteps > 1 && c.Adversary() == "" {
 		return fmt.Errorf("adv_steps needs a model with an adversary (csvae, condvae-info), not %s", c.Model)

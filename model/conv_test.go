@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -14,11 +15,17 @@ import (
 // sigmoid output, the adversary. Gorgonia has no transposed convolution, so
 // this and the kernels' own gorgonia and adjointness tests stand in for it.
 func TestConvNetGradients(t *testing.T) {
-	for _, model := range []string{"csvae", "condvae", "vae"} {
-		t.Run(model, func(t *testing.T) {
+	// "+gap": csvae with the mean-gap penalty, which reaches the encoder
+	// through the mean of z only.
+	for _, name := range []string{"csvae", "condvae", "vae", "csvae+gap"} {
+		t.Run(name, func(t *testing.T) {
+			model, gap := strings.CutSuffix(name, "+gap")
 			cfg := ImageConfig(model, 8, []string{"a", "b"})
 			cfg.ConvChannels, cfg.Dz = []int{2, 3}, 3
 			cfg.Betas = [5]float64{2, 1, 0.5, 3, 1}
+			if gap {
+				cfg.MeanGap = 4
+			}
 			const n = 3
 			net, err := NewNet(CPU{}, cfg, n)
 			if err != nil {
@@ -32,13 +39,17 @@ func TestConvNetGradients(t *testing.T) {
 			for i := range y {
 				y[i] = float32(i % 2)
 			}
+			if gap {
+				// Both classes of both attributes in the batch, else the gap is 0.
+				copy(y, []float32{1, 0, 0, 0, 0, 1})
+			}
 			be := CPU{}
 			xt, yt := be.Alloc(len(x)), be.Alloc(len(y))
 			be.Upload(xt, x)
 			be.Upload(yt, y)
 			loss := func() float64 {
 				net.pass(xt, yt, n, 5, 0, true)
-				return net.readLosses().Main(cfg.Betas)
+				return net.readLosses().Main(&cfg)
 			}
 			loss()
 			net.backward(n)

@@ -10,23 +10,28 @@ const (
 	slotKLZ
 	slotAdvTerm // the adversary term of the main loss, before beta4
 	slotAdvBCE  // the adversary's own cross-entropy, before beta5
+	slotMeanGap // the class-mean gap of z, before Config.MeanGap
 	numSlots
 )
 
 // Losses are the batch means of every loss component.
 type Losses struct {
-	Recon, KLW, KLZ, AdvTerm, AdvBCE float64
+	Recon, KLW, KLZ, AdvTerm, AdvBCE, MeanGap float64
 }
 
 // Names of the components in CSV headers and plots, in Losses order.
-var LossNames = []string{"recon", "kl_w", "kl_z", "adv_term", "adv_bce"}
+var LossNames = []string{"recon", "kl_w", "kl_z", "adv_term", "adv_bce", "mean_gap"}
 
 // Values lists the components in LossNames order.
-func (l Losses) Values() []float64 { return []float64{l.Recon, l.KLW, l.KLZ, l.AdvTerm, l.AdvBCE} }
+func (l Losses) Values() []float64 {
+	return []float64{l.Recon, l.KLW, l.KLZ, l.AdvTerm, l.AdvBCE, l.MeanGap}
+}
 
-// Main is the objective the encoders and decoder minimise.
-func (l Losses) Main(b [5]float64) float64 {
-	return b[0]*l.Recon + b[1]*l.KLW + b[2]*l.KLZ + b[3]*l.AdvTerm
+// Main is the objective the encoders and decoder minimise under cfg's
+// weights.
+func (l Losses) Main(cfg *Config) float64 {
+	b := cfg.Betas
+	return b[0]*l.Recon + b[1]*l.KLW + b[2]*l.KLZ + b[3]*l.AdvTerm + cfg.MeanGap*l.MeanGap
 }
 
 // Net is one of the five models: the same pieces, wired per model.
@@ -60,6 +65,10 @@ type Net struct {
 	// main objective, and through its own).
 	dzMu, dzLv, dwMu, dwLv, dpm, dplv buffer
 	dxhat, dlogit, dlogitAdv          buffer
+	// With Config.MeanGap: the penalty's gradient for the mean of z, and
+	// the k*Dz class-mean differences it leaves behind.
+	dzGap buffer
+	gap   Tensor
 	// The fixed prior expanded from the labels.
 	pm, plv buffer
 	// Labels given to Decode, allocated on first use.
@@ -156,6 +165,9 @@ func NewNet(be Backend, cfg Config, maxBatch int) (*Net, error) {
 	m.z, m.zEps = newBuffer(be, maxBatch, zd), newBuffer(be, maxBatch, zd)
 	m.dzMu, m.dzLv = newBuffer(be, maxBatch, zd), newBuffer(be, maxBatch, zd)
 	m.dxhat = newBuffer(be, maxBatch, cfg.XDim)
+	if cfg.MeanGap > 0 {
+		m.dzGap, m.gap = newBuffer(be, maxBatch, zd), be.Alloc(k*zd)
+	}
 	m.scalars = be.Alloc(numSlots)
 
 	m.Main.Allocate(be, cfg.Seed)
@@ -313,6 +325,9 @@ func (m *Net) pass(x, y Tensor, n int, seed, offset uint64, train bool) uint64 {
 		}
 		m.advBCE(m.slot(slotAdvBCE), g(m.dlogitAdv), y, n, float32(b[4]))
 	}
+	if cfg.MeanGap > 0 {
+		be.MeanGap(m.slot(slotMeanGap), g(m.dzGap), m.gap, m.zmuT, y, n, cfg.ZDim(), k, float32(cfg.MeanGap))
+	}
 	return offset
 }
 
@@ -357,6 +372,9 @@ func (m *Net) backward(n int) {
 	}
 	wantDh := !m.trunk.Empty()
 	be.ReparameterizeBackward(dzMu, dzLv, dz, m.zEps.rows(n), m.zlvT)
+	if m.Cfg.MeanGap > 0 {
+		be.Axpy(dzMu, 1, m.dzGap.rows(n))
+	}
 	dhz := m.zMu.Backward(dzMu, n, true, true)[0]
 	be.Axpy(dhz, 1, m.zLv.Backward(dzLv, n, true, true)[0])
 	dh := m.encZ.Backward(dhz, n, wantDh, true)
@@ -393,6 +411,9 @@ func (m *Net) readLosses() Losses {
 			l.AdvTerm = -l.AdvTerm
 		}
 		l.AdvBCE = float64(m.host[slotAdvBCE])
+	}
+	if m.Cfg.MeanGap > 0 {
+		l.MeanGap = float64(m.host[slotMeanGap])
 	}
 	return l
 }

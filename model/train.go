@@ -165,7 +165,8 @@ func EvaluateSplit(net *Net, s dataset.Split) Losses {
 }
 
 func addScaled(a, b Losses, s float64) Losses {
-	return Losses{a.Recon + s*b.Recon, a.KLW + s*b.KLW, a.KLZ + s*b.KLZ, a.AdvTerm + s*b.AdvTerm, a.AdvBCE + s*b.AdvBCE}
+	return Losses{a.Recon + s*b.Recon, a.KLW + s*b.KLW, a.KLZ + s*b.KLZ, a.AdvTerm + s*b.AdvTerm, a.AdvBCE + s*b.AdvBCE,
+		a.MeanGap + s*b.MeanGap}
 }
 
 func nonFinite(l Losses) (string, bool) {
@@ -186,10 +187,16 @@ func indexOf(name string) int {
 	return -1
 }
 
-func lossHeader() []string {
+func lossHeader() []string { return lossHeaderOf(LossNames) }
+
+// legacyLossNames are the components before mean_gap: runs written then
+// still resume and plot, with the gap read as 0.
+var legacyLossNames = LossNames[:5]
+
+func lossHeaderOf(names []string) []string {
 	h := []string{"epoch", "step", "seconds"}
 	for _, split := range []string{"train", "test"} {
-		for _, n := range append(append([]string{}, LossNames...), "main") {
+		for _, n := range append(append([]string{}, names...), "main") {
 			h = append(h, split+"_"+n)
 		}
 	}
@@ -204,7 +211,7 @@ func WriteLosses(path string, cfg Config, hist []EpochRecord) error {
 	for _, r := range hist {
 		row := []string{strconv.Itoa(r.Epoch), strconv.Itoa(r.Step), strconv.FormatFloat(r.Seconds, 'f', 2, 64)}
 		for _, l := range []Losses{r.Train, r.Test} {
-			for _, v := range append(l.Values(), l.Main(cfg.Betas)) {
+			for _, v := range append(l.Values(), l.Main(&cfg)) {
 				row = append(row, strconv.FormatFloat(v, 'g', -1, 64))
 			}
 		}
@@ -225,7 +232,10 @@ func ReadLosses(path string) ([]EpochRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(rows) == 0 || strings.Join(rows[0], ",") != strings.Join(lossHeader(), ",") {
+	names := LossNames
+	if len(rows) > 0 && strings.Join(rows[0], ",") == strings.Join(lossHeaderOf(legacyLossNames), ",") {
+		names = legacyLossNames
+	} else if len(rows) == 0 || strings.Join(rows[0], ",") != strings.Join(lossHeader(), ",") {
 		return nil, fmt.Errorf("%s: unexpected header", path)
 	}
 	var hist []EpochRecord
@@ -236,8 +246,14 @@ func ReadLosses(path string) ([]EpochRecord, error) {
 				return nil, fmt.Errorf("%s:%d: column %s: %w", path, i+2, rows[0][j], err)
 			}
 		}
-		ln := len(LossNames) + 1
-		pick := func(o int) Losses { return Losses{v[o], v[o+1], v[o+2], v[o+3], v[o+4]} }
+		ln := len(names) + 1
+		pick := func(o int) Losses {
+			l := Losses{v[o], v[o+1], v[o+2], v[o+3], v[o+4], 0}
+			if len(names) > 5 {
+				l.MeanGap = v[o+5]
+			}
+			return l
+		}
 		hist = append(hist, EpochRecord{Epoch: int(v[0]), Step: int(v[1]), Seconds: v[2], Train: pick(3), Test: pick(3 + ln)})
 	}
 	return hist, nil

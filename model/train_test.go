@@ -225,3 +225,24 @@ func TestCheckpointSteps(t *testing.T) {
 		t.Error("the step hook never saw step 5")
 	}
 }
+
+// A losses.csv written before the mean_gap column still reads (resume and
+// plots of older runs), with the gap as 0; anything else is refused.
+func TestReadLegacyLosses(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, LossesFile)
+	header := strings.Join(lossHeaderOf(legacyLossNames), ",")
+	os.WriteFile(path, []byte(header+"\n1,100,2.5,1,2,3,4,5,6,11,12,13,14,15,16\n"), 0o644)
+	hist, err := ReadLosses(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := EpochRecord{Epoch: 1, Step: 100, Seconds: 2.5, Train: Losses{1, 2, 3, 4, 5, 0}, Test: Losses{11, 12, 13, 14, 15, 0}}
+	if len(hist) != 1 || hist[0] != want {
+		t.Fatalf("legacy losses.csv read as %+v, want %+v", hist, want)
+	}
+	os.WriteFile(path, []byte(strings.Replace(header, "kl_w", "kl_v", 1)+"\n"), 0o644)
+	if _, err := ReadLosses(path); err == nil || !strings.Contains(err.Error(), "unexpected header") {
+		t.Errorf("a foreign header: err %v", err)
+	}
+}

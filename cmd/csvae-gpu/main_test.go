@@ -63,6 +63,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--model", "vae", "--adv-on-mean", "--out", filepath.Join(dir, "r6")}, "adv_on_mean needs a model with an adversary"},
 		{[]string{"train", "--model", "csvae", "--adv-steps", "0", "--out", filepath.Join(dir, "r7")}, "--adv-steps must be at least 1"},
 		{[]string{"train", "--model", "vae", "--adv-steps", "3", "--out", filepath.Join(dir, "r8")}, "adv_steps needs a model with an adversary"},
+		{[]string{"train", "--model", "csvae", "--mean-gap", "-1", "--out", filepath.Join(dir, "r9")}, "mean_gap must be a finite weight of at least 0, got -1"},
 		{[]string{"train", "--model", "csvae", "--device", "gpu", "--out", filepath.Join(dir, "r5")}, "CPU-only"},
 		{[]string{"train", "--resume", filepath.Join(dir, "nothing")}, "no checkpoint there"},
 		{[]string{"train", "--model", "csvae", "--epochs", "x"}, "invalid value"},
@@ -79,7 +80,7 @@ func TestBadInput(t *testing.T) {
 				strings.Join(c.args, " "), code, stderr, c.want)
 		}
 	}
-	for _, r := range []string{"r1", "r2", "r3", "r4", "r5"} {
+	for _, r := range []string{"r1", "r2", "r3", "r4", "r5", "r9"} {
 		if _, err := os.Stat(filepath.Join(dir, r, "checkpoint.safetensors")); err == nil {
 			t.Errorf("a rejected command left a run in %s", r)
 		}

@@ -117,9 +117,12 @@ func (r *reporter) plots(hist []model.EpochRecord) error {
 
 // summary is the line printed after each plotted epoch.
 func (r *reporter) summary(rec model.EpochRecord) string {
-	b := r.net.Cfg.Betas
+	b := &r.net.Cfg
 	s := fmt.Sprintf("epoch %4d  train %.4g  test %.4g  (recon %.4g  kl_w %.4g  kl_z %.4g  adv %.4g)",
 		rec.Epoch, rec.Train.Main(b), rec.Test.Main(b), rec.Test.Recon, rec.Test.KLW, rec.Test.KLZ, rec.Test.AdvTerm)
+	if b.MeanGap > 0 {
+		s = s[:len(s)-1] + fmt.Sprintf("  gap %.4g)", rec.Test.MeanGap)
+	}
 	for _, k := range r.kl {
 		if k.epoch != rec.Epoch {
 			continue
@@ -142,7 +145,7 @@ func (r *reporter) lossPlot(path string, hist []model.EpochRecord) error {
 	names := append(append([]string{}, model.LossNames...), "main")
 	get := func(l model.Losses, i int) float64 {
 		if i == len(model.LossNames) {
-			return l.Main(cfg.Betas)
+			return l.Main(&cfg)
 		}
 		return l.Values()[i]
 	}
@@ -193,6 +196,8 @@ func usedComponent(cfg model.Config, name string) bool {
 		return cfg.HasW()
 	case "adv_term", "adv_bce":
 		return cfg.Adversary() != ""
+	case "mean_gap":
+		return cfg.MeanGap > 0
 	}
 	return true
 }

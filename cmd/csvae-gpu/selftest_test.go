@@ -104,11 +104,28 @@ func TestStepLimitAndLog(t *testing.T) {
 		return rows
 	}
 	ra, rb := read(a), read(b)
-	if len(rb) != 16 || rb[0] != "step,epoch,batch,recon,kl_w,kl_z,adv_term,adv_bce,main" || !strings.HasPrefix(rb[15], "15,1,15,") {
+	if len(rb) != 16 || rb[0] != "step,epoch,batch,recon,kl_w,kl_z,adv_term,adv_bce,mean_gap,main" || !strings.HasPrefix(rb[15], "15,1,15,") {
 		t.Fatalf("steps.csv of 15 steps:\n%s", strings.Join(rb, "\n"))
 	}
 	if strings.Join(ra, "\n") != strings.Join(rb, "\n") {
 		t.Errorf("resumed log differs from the uninterrupted one:\n%s\n---\n%s", strings.Join(ra, "\n"), strings.Join(rb, "\n"))
+	}
+	// A log written before the mean_gap column resumes with it filled in as 0.
+	data, err := os.ReadFile(filepath.Join(a, StepsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := strings.Split(strings.TrimSpace(string(data)), "\n")
+	for i, l := range legacy {
+		f := strings.Split(l, ",")
+		legacy[i] = strings.Join(append(f[:len(f)-2:len(f)-2], f[len(f)-1]), ",")
+	}
+	os.WriteFile(filepath.Join(a, StepsFile), []byte(strings.Join(legacy, "\n")+"\n"), 0o644)
+	if _, stderr, code := run(t, "train", "--resume", a, "--max-steps", "17", "--log-steps", "--quiet"); code != 0 {
+		t.Fatalf("resume over a legacy steps.csv: exit %d: %s", code, stderr)
+	}
+	if rc := read(a); len(rc) != 18 || strings.Join(rc[:16], "\n") != strings.Join(rb, "\n") {
+		t.Errorf("legacy steps.csv resumed:\n%s\nwant its first 16 rows as\n%s", strings.Join(rc, "\n"), strings.Join(rb, "\n"))
 	}
 	if _, stderr, code := run(t, "train", "--model", "csvae", "--out", filepath.Join(dir, "c"), "--max-steps", "-1"); code != 1 || !strings.Contains(stderr, "--max-steps must not be negative") {
 		t.Errorf("--max-steps -1: exit %d, %s", code, stderr)

@@ -23,12 +23,14 @@ const StepsFile = "steps.csv"
 type stepLog struct {
 	f     *os.File
 	w     *bufio.Writer
-	betas [5]float64
+	cfg   model.Config
 	began time.Time
 }
 
-func stepsHeader() string {
-	return "step,epoch,batch,seconds," + strings.Join(model.LossNames, ",") + ",main"
+func stepsHeader() string { return stepsHeaderOf(model.LossNames) }
+
+func stepsHeaderOf(names []string) string {
+	return "step,epoch,batch,seconds," + strings.Join(names, ",") + ",main"
 }
 
 // openStepLog creates dir/steps.csv, or on resume keeps the rows up to the
@@ -39,12 +41,18 @@ func openStepLog(dir string, cfg model.Config, resumedAt int) (*stepLog, error) 
 	if resumedAt > 0 {
 		if b, err := os.ReadFile(path); err == nil {
 			lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-			if len(lines) == 0 || lines[0] != stepsHeader() {
+			// A log begun before the mean_gap column gets it, as 0, before main.
+			legacy := lines[0] == stepsHeaderOf(model.LossNames[:5])
+			if !legacy && lines[0] != stepsHeader() {
 				return nil, fmt.Errorf("%s: unexpected header; move it away to start a new log", path)
 			}
 			for _, l := range lines[1:] {
 				first, _, _ := strings.Cut(l, ",")
 				if s, err := strconv.Atoi(first); err == nil && s <= resumedAt {
+					if legacy {
+						i := strings.LastIndex(l, ",")
+						l = l[:i] + ",0" + l[i:]
+					}
 					keep = append(keep, l)
 				}
 			}
@@ -54,7 +62,7 @@ func openStepLog(dir string, cfg model.Config, resumedAt int) (*stepLog, error) 
 	if err != nil {
 		return nil, fmt.Errorf("--log-steps: %v", unwrapPath(err))
 	}
-	l := &stepLog{f: f, w: bufio.NewWriter(f), betas: cfg.Betas, began: time.Now()}
+	l := &stepLog{f: f, w: bufio.NewWriter(f), cfg: cfg, began: time.Now()}
 	l.w.WriteString(stepsHeader() + "\n")
 	for _, row := range keep {
 		l.w.WriteString(row + "\n")
@@ -67,7 +75,7 @@ func openStepLog(dir string, cfg model.Config, resumedAt int) (*stepLog, error) 
 func (l *stepLog) add(step, epoch, batch int, ls model.Losses) {
 	row := []string{strconv.Itoa(step), strconv.Itoa(epoch), strconv.Itoa(batch),
 		strconv.FormatFloat(time.Since(l.began).Seconds(), 'f', 4, 64)}
-	for _, v := range append(ls.Values(), ls.Main(l.betas)) {
+	for _, v := range append(ls.Values(), ls.Main(&l.cfg)) {
 		row = append(row, strconv.FormatFloat(v, 'g', -1, 64))
 	}
 	l.w.WriteString(strings.Join(row, ",") + "\n")
