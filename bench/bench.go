@@ -193,7 +193,9 @@ func Kernels() []Case {
 		Case{Name: "MeanGap", Shape: fmt.Sprintf("%dx64x3", n), Bytes: 8 * n * 64, Setup: func(be model.Backend) func() {
 			r := rand.New(rand.NewPCG(6, 6))
 			mu, y, dmu, gap, loss := random(be, r, n*64, 1), labels(be, r, n*3), be.Alloc(n*64), be.Alloc(3*64), be.Alloc(1)
-			return func() { be.MeanGap(loss, dmu, gap, mu, y, n, 64, 3, 1) }
+			aw := be.Alloc(3)
+			be.Upload(aw, []float32{1, 1, 1})
+			return func() { be.MeanGap(loss, dmu, gap, mu, y, aw, n, 64, 3, 1) }
 		}},
 	)
 

@@ -19,6 +19,7 @@
 #            (default 5; 1 is the paper's alternation, which the earlier tables used).
 #   MEAN_GAP csvae's weight of the class-mean gap penalty on z (train --mean-gap; not in the
 #            paper): default 0, and 100 for male-keep-makeup.sh.
+#   MEAN_GAP_ATTRS the attributes it applies to (train --mean-gap-attrs; default: all the run's).
 #   MODELS   models compared besides the vae (default: csvae condvae condvae-info;
 #            add csvae-noadv for the ablation).
 #
@@ -81,6 +82,7 @@ ADV_STEPS=${ADV_STEPS:-5}
 # csvae's mean-gap weight: off except where a recipe sets it, chosen for
 # Male on two seeds (experiments/README.md, "Closing the mean gap").
 MEAN_GAP=${MEAN_GAP:-0}
+MEAN_GAP_ATTRS=${MEAN_GAP_ATTRS:-}
 # The attributes the synthetic faces draw visibly; the classifier judges these.
 CLS_ATTRS=Eyeglasses,Smiling,Male,Heavy_Makeup,Wearing_Lipstick,Mustache,Receding_Hairline,Wearing_Hat,Blond_Hair,Bangs
 
@@ -153,19 +155,21 @@ train_model() {
   local dir=$1 model=$2 attrs=$3
   shift 3
   # The models with an adversary update it ADV_STEPS times per batch.
-  local steps=1 gap=0
+  local steps=1 gap=0 gap_attrs=""
   case $model in csvae | condvae-info) steps=$ADV_STEPS ;; esac
-  [ "$model" = csvae ] && gap=$MEAN_GAP
+  [ "$model" = csvae ] && gap=$MEAN_GAP gap_attrs=$MEAN_GAP_ATTRS
   if [ -f "$dir/checkpoint.safetensors" ]; then
     # A run of another recipe would be resumed as it is and scored as this one.
-    local cfg have_betas have_steps have_gap
+    local cfg have_betas have_steps have_gap have_attrs want_attrs=""
     cfg=$(tr -d ' \n' <"$dir/config.json")
     have_betas=$(grep -o '"betas":\[[^]]*\]' <<<"$cfg" || true)
     have_steps=$(grep -o '"adv_steps":[0-9]*' <<<"$cfg" | cut -d: -f2 || true)
     have_gap=$(grep -o '"mean_gap":[0-9.e+-]*' <<<"$cfg" | cut -d: -f2 || true)
+    have_attrs=$(grep -o '"mean_gap_attrs":\[[^]]*\]' <<<"$cfg" | tr -d '"' | cut -d: -f2 | tr -d '[]' || true)
+    [ "$gap" != 0 ] && want_attrs=$gap_attrs
     [ "${have_steps:-1}" = 0 ] && have_steps=1
-    if [ "$have_betas" != "\"betas\":[$BETAS]" ] || [ "${have_steps:-1}" != "$steps" ] || [ "${have_gap:-0}" != "$gap" ]; then
-      echo "$dir was trained with ${have_betas:-no betas}, ${have_steps:-1} adversary steps and mean gap ${have_gap:-0}, this recipe uses [$BETAS], $steps and $gap: set OUT to a new directory" >&2
+    if [ "$have_betas" != "\"betas\":[$BETAS]" ] || [ "${have_steps:-1}" != "$steps" ] || [ "${have_gap:-0}" != "$gap" ] || [ "$have_attrs" != "$want_attrs" ]; then
+      echo "$dir was trained with ${have_betas:-no betas}, ${have_steps:-1} adversary steps and mean gap ${have_gap:-0} (${have_attrs:-all attributes}), this recipe uses [$BETAS], $steps and $gap (${want_attrs:-all attributes}): set OUT to a new directory" >&2
       exit 1
     fi
     say "$model: resume $dir (up to $EPOCHS epochs)"
@@ -173,7 +177,7 @@ train_model() {
   else
     say "$model: train $dir ($EPOCHS epochs)"
     "$BIN" train --model "$model" --dataset celeba --data "$DATA" --image-size "$IMG" --attrs "$attrs" \
-      --epochs "$EPOCHS" --seed "$SEED" "${RECIPE[@]}" --adv-steps "$steps" --mean-gap "$gap" --out "$dir" --quiet "${DEV[@]}" "$@"
+      --epochs "$EPOCHS" --seed "$SEED" "${RECIPE[@]}" --adv-steps "$steps" --mean-gap "$gap" ${gap_attrs:+--mean-gap-attrs "$gap_attrs"} --out "$dir" --quiet "${DEV[@]}" "$@"
   fi
 }
 
@@ -238,8 +242,8 @@ report() {
     echo "Size \`$SIZE\` (${IMG}x$IMG, $EPOCHS epochs per model, seed $SEED, device $DEVICE), data \`$DATA\`."
     echo "Run attributes: $attrs. Edited: $edit. Kept: ${keep:-every other attribute the classifier knows}."
     echo "Recipe: \`${RECIPE[*]}\`, and \`--adv-steps $ADV_STEPS\` for csvae and condvae-info; csvae, condvae and condvae-info start from the vae's convolutions."
-    [ "$MEAN_GAP" != 0 ] && echo "csvae also trains with \`--mean-gap $MEAN_GAP\` (a penalty on the gap between z's class means; not in the paper)."
-    echo "Reproduce: \`SIZE=$SIZE EPOCHS=$EPOCHS OUT=$OUT SEED=$SEED BETAS=$BETAS ADV_STEPS=$ADV_STEPS MEAN_GAP=$MEAN_GAP bash experiments/$(basename "$0")\`."
+    [ "$MEAN_GAP" != 0 ] && echo "csvae also trains with \`--mean-gap $MEAN_GAP${MEAN_GAP_ATTRS:+ --mean-gap-attrs $MEAN_GAP_ATTRS}\` (a penalty on the gap between z's class means; not in the paper)."
+    echo "Reproduce: \`SIZE=$SIZE EPOCHS=$EPOCHS OUT=$OUT SEED=$SEED BETAS=$BETAS ADV_STEPS=$ADV_STEPS MEAN_GAP=$MEAN_GAP${MEAN_GAP_ATTRS:+ MEAN_GAP_ATTRS=$MEAN_GAP_ATTRS} bash experiments/$(basename "$0")\`."
     echo
     echo "## Scores"
     echo

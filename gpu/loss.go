@@ -81,14 +81,15 @@ func (b *Backend) NegEntropyWithLogits(loss, dlogit, logit model.Tensor, n, d in
 
 // Go fallback: kernels.MeanGap; gap receives the k*d class-mean differences,
 // dmu (may be nil) the gradient of scale*loss from a second launch.
-func (b *Backend) MeanGap(loss, dmu, gap, mu, y model.Tensor, n, d, k int, scale float32) {
+func (b *Backend) MeanGap(loss, dmu, gap, mu, y, attrW model.Tensor, n, d, k int, scale float32) {
 	lossLens("MeanGap", n*d, dmu, mu)
 	lossLens("MeanGap", k*d, gap)
 	lossLens("MeanGap", n*k, y)
-	b.reduceLoss(loss, "loss_meangap", k*d, ptr(gap), ptr(mu), ptr(y), I64(n), I64(d), I64(k))
+	lossLens("MeanGap", k, attrW)
+	b.reduceLoss(loss, "loss_meangap", k*d, ptr(gap), ptr(mu), ptr(y), ptr(attrW), I64(n), I64(d), I64(k))
 	if dmu != nil {
 		grid, block := grid1(n * d)
-		b.dev.Launch("loss_meangap_grad", grid, block, ptr(dmu), ptr(gap), ptr(y), I64(n), I64(d), I64(k), F32(scale))
+		b.dev.Launch("loss_meangap_grad", grid, block, ptr(dmu), ptr(gap), ptr(y), ptr(attrW), I64(n), I64(d), I64(k), F32(scale))
 	}
 }
 

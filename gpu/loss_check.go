@@ -106,7 +106,8 @@ func init() {
 	}
 
 	// The class-mean gap of z: one example (one class only, so nothing), a
-	// ragged shape, and the full CelebA label set at batch 64, Dz 64.
+	// ragged shape, and the full CelebA label set at batch 64, Dz 64; the
+	// attribute weights 0 or 1 at random, as --mean-gap-attrs makes them.
 	for _, s := range []struct {
 		name    string
 		n, d, k int
@@ -121,9 +122,9 @@ func init() {
 				Kernels: kernels,
 				Tol:     tol,
 				Run: func(b model.Backend, in *Inputs) []Output {
-					mu, y := in.Uniform(s.n*s.d, -3, 3), in.Labels(s.n*s.k)
+					mu, y, aw := in.Uniform(s.n*s.d, -3, 3), in.Labels(s.n*s.k), in.Labels(s.k)
 					loss, gap, dmu := lossSlot(b, in), lossJunk(in, s.k*s.d, true), lossJunk(in, s.n*s.d, grad)
-					b.MeanGap(loss, dmu, gap, mu, y, s.n, s.d, s.k, 7)
+					b.MeanGap(loss, dmu, gap, mu, y, aw, s.n, s.d, s.k, 7)
 					return lossOuts(in, loss, "gap", gap, "dmu", dmu)
 				},
 			})

@@ -37,6 +37,7 @@ func TestEmuTrainStepsMatchCPU(t *testing.T) {
 		{"csvae-conv8-mean-gap", func() model.Config {
 			c := model.ImageConfig("csvae", 8, []string{"a", "b"})
 			c.ConvChannels, c.Dz, c.Batch, c.MeanGap = []int{4, 8}, 4, 8, 50
+			c.MeanGapAttrs = []string{"b"}
 			return c
 		}()},
 		{"condvae-info-conv8", func() model.Config {

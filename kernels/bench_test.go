@@ -92,7 +92,8 @@ func BenchmarkLatent(b *testing.B) {
 	for i := range y {
 		y[i] = float32(r.IntN(2))
 	}
-	benchElementwise(b, "MeanGap", 64*64, 8, func() { MeanGap(loss, g1[:64*64], g2[:3*64], mu[:64*64], y, 64, 64, 3, 1) })
+	aw := []float32{1, 1, 1}
+	benchElementwise(b, "MeanGap", 64*64, 8, func() { MeanGap(loss, g1[:64*64], g2[:3*64], mu[:64*64], y, aw, 64, 64, 3, 1) })
 }
 
 func BenchmarkAdam(b *testing.B) {

@@ -458,17 +458,20 @@ func TestThreadCountInvariance(t *testing.T) {
 
 func TestMeanGap(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
-	n, d, k := 7, 4, 3
+	n, d, k := 7, 4, 4
 	mu := randSlice(r, n*d, 1.5)
-	// Attribute 0 mixed, 1 mixed, 2 present everywhere (adds nothing).
+	// Attributes 0, 1 and 3 mixed (3 weighted 0: left out), 2 present
+	// everywhere (adds nothing).
 	y := make([]float32, n*k)
 	for i := range n {
 		y[i*k] = float32(i % 2)
 		y[i*k+1] = float32(min(1, i%3))
 		y[i*k+2] = 1
+		y[i*k+3] = float32(i / 4)
 	}
+	aw := []float32{1, 0.5, 1, 0}
 	loss, gap := make([]float32, 1), make([]float32, k*d)
-	MeanGap(loss, nil, gap, mu, y, n, d, k, 1)
+	MeanGap(loss, nil, gap, mu, y, aw, n, d, k, 1)
 	want := 0.0
 	for j := range k {
 		for c := range d {
@@ -487,7 +490,7 @@ func TestMeanGap(t *testing.T) {
 			if !closeTo(float64(gap[j*d+c]), g, 1e-6) {
 				t.Errorf("gap[%d,%d] = %g, want %g", j, c, gap[j*d+c], g)
 			}
-			want += g * g
+			want += float64(aw[j]) * g * g
 		}
 	}
 	if !closeTo(float64(loss[0]), want, 1e-5) || want == 0 {
@@ -495,14 +498,14 @@ func TestMeanGap(t *testing.T) {
 	}
 	dmu := make([]float32, n*d)
 	const scale = 2.5
-	MeanGap(loss, dmu, gap, mu, y, n, d, k, scale)
-	f := func() float64 { MeanGap(loss, nil, gap, mu, y, n, d, k, 1); return scale * float64(loss[0]) }
+	MeanGap(loss, dmu, gap, mu, y, aw, n, d, k, scale)
+	f := func() float64 { MeanGap(loss, nil, gap, mu, y, aw, n, d, k, 1); return scale * float64(loss[0]) }
 	checkGrad(t, "mean gap dmu", mu, dmu, f, 1e-2, 1e-3)
 	// The gap closed: nothing left to push.
 	for i := range n {
 		copy(mu[i*d:(i+1)*d], mu[:d])
 	}
-	MeanGap(loss, dmu, gap, mu, y, n, d, k, scale)
+	MeanGap(loss, dmu, gap, mu, y, aw, n, d, k, scale)
 	if loss[0] != 0 || slices.ContainsFunc(dmu, func(v float32) bool { return v != 0 }) {
 		t.Errorf("equal rows: loss %g, dmu %v, want all 0", loss[0], dmu)
 	}

@@ -93,10 +93,10 @@ KERNEL void loss_negent(float* loss, double* scratch, float* dlogit, const float
 // loss_meangap: one thread per (attribute j, coordinate c) of the k*d class-
 // mean differences of mu[n,d] under labels y[n,k]: gap[j*d+c] = mean of the
 // rows with y[i,j] = 1 minus the mean of the others (0 when a class is
-// empty), loss[0] = sum of gap^2. Each thread counts and sums its column in
-// row order, as the fallback does. Go fallback: kernels.MeanGap.
-KERNEL void loss_meangap(float* loss, double* scratch, float* gap, const float* mu, const float* y, int64_t n,
-                         int64_t d, int64_t k) {
+// empty), loss[0] = sum of attrw[j] * gap^2. Each thread counts and sums its
+// column in row order, as the fallback does. Go fallback: kernels.MeanGap.
+KERNEL void loss_meangap(float* loss, double* scratch, float* gap, const float* mu, const float* y,
+                         const float* attrw, int64_t n, int64_t d, int64_t k) {
 	double s = 0;
 	LOSS_FOR(t, k * d) {
 		int64_t j = t / d, c = t % d;
@@ -113,18 +113,18 @@ KERNEL void loss_meangap(float* loss, double* scratch, float* gap, const float* 
 		double g = 0;
 		if (n1 > 0 && n1 < n) g = s1 / (double)n1 - s0 / (double)(n - n1);
 		gap[t] = (float)g;
-		s += g * g;
+		s += (double)attrw[j] * g * g;
 	}
 	loss_finish(s, scratch, loss, 1);
 }
 
 // loss_meangap_grad: dmu[i,c] = sum over j of w(i,j) * gap[j,c], w =
-// 2*scale/n1 for a row in class 1 and -2*scale/n0 in class 0 (0 when a
-// class is empty): the gradient of scale * loss_meangap. One thread per
-// element of dmu; each counts the classes itself (n and k are small).
-// Go fallback: kernels.MeanGap.
-KERNEL void loss_meangap_grad(float* dmu, const float* gap, const float* y, int64_t n, int64_t d, int64_t k,
-                              uint64_t scale) {
+// 2*scale*attrw[j]/n1 for a row in class 1 and -2*scale*attrw[j]/n0 in
+// class 0 (0 when a class is empty): the gradient of scale * loss_meangap.
+// One thread per element of dmu; each counts the classes itself (n and k
+// are small). Go fallback: kernels.MeanGap.
+KERNEL void loss_meangap_grad(float* dmu, const float* gap, const float* y, const float* attrw, int64_t n, int64_t d,
+                              int64_t k, uint64_t scale) {
 	double sc = f32(scale);
 	LOSS_FOR(t, n * d) {
 		int64_t i = t / d, c = t % d;
@@ -133,7 +133,8 @@ KERNEL void loss_meangap_grad(float* dmu, const float* gap, const float* y, int6
 			int64_t n1 = 0;
 			for (int64_t r = 0; r < n; r++) n1 += y[r * k + j] > 0.5f;
 			if (n1 == 0 || n1 == n) continue;
-			double w = y[i * k + j] > 0.5f ? 2 * sc / (double)n1 : -2 * sc / (double)(n - n1);
+			double a = sc * (double)attrw[j];
+			double w = y[i * k + j] > 0.5f ? 2 * a / (double)n1 : -2 * a / (double)(n - n1);
 			s += w * (double)gap[j * d + c];
 		}
 		dmu[t] = (float)s;

@@ -92,11 +92,13 @@ func NegEntropyWithLogits(loss, dlogit, logit []float32, n, d int, scale float32
 // nothing. It is a batch statistic, not a per-example mean: a linear probe
 // reads a label from z mostly through this gap, which the adversary's
 // entropy term leaves open (experiments/README.md, "Closing the mean gap").
+// Attribute j's term counts attrW[j] times (0 leaves an attribute out).
 // gap[k*d] receives the differences m1 - m0 (0 for a one-class attribute).
 // When dmu is not nil it receives the gradient of scale*loss[0].
-func MeanGap(loss, dmu, gap, mu, y []float32, n, d, k int, scale float32) {
-	// Per attribute, d(scale*loss)/d(mu[i,c]) = w * gap[j,c] with w = 2*scale/n1
-	// for a row in class 1 and -2*scale/n0 in class 0.
+func MeanGap(loss, dmu, gap, mu, y, attrW []float32, n, d, k int, scale float32) {
+	// Per attribute, d(scale*loss)/d(mu[i,c]) = w * gap[j,c] with w =
+	// 2*scale*attrW[j]/n1 for a row in class 1 and -2*scale*attrW[j]/n0 in
+	// class 0.
 	w1, w0 := make([]float64, k), make([]float64, k)
 	total := 0.0
 	for j := range k {
@@ -108,7 +110,8 @@ func MeanGap(loss, dmu, gap, mu, y []float32, n, d, k int, scale float32) {
 		}
 		n0 := n - n1
 		if n1 > 0 && n0 > 0 {
-			w1[j], w0[j] = 2*float64(scale)/float64(n1), -2*float64(scale)/float64(n0)
+			a := float64(scale) * float64(attrW[j])
+			w1[j], w0[j] = 2*a/float64(n1), -2*a/float64(n0)
 		}
 		for c := range d {
 			g := 0.0
@@ -124,7 +127,7 @@ func MeanGap(loss, dmu, gap, mu, y []float32, n, d, k int, scale float32) {
 				g = s1/float64(n1) - s0/float64(n0)
 			}
 			gap[j*d+c] = float32(g)
-			total += g * g
+			total += float64(attrW[j]) * g * g
 		}
 	}
 	loss[0] = float32(total)

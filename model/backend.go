@@ -83,6 +83,6 @@ type Backend interface {
 	BCEWithLogits(loss, dlogit, logit, target Tensor, n, d int, scale float32)
 	WeightedBCEWithLogits(loss, dlogit, logit, target, posWeight, negWeight Tensor, n, d int, scale float32)
 	NegEntropyWithLogits(loss, dlogit, logit Tensor, n, d int, scale float32)
-	MeanGap(loss, dmu, gap, mu, y Tensor, n, d, k int, scale float32)
+	MeanGap(loss, dmu, gap, mu, y, attrW Tensor, n, d, k int, scale float32)
 	Adam(p, g, m, v Tensor, h AdamParams, step int)
 }

@@ -60,8 +60,10 @@ type Config struct {
 	// batch means of z's posterior mean over the images with and without
 	// each label (kernels.MeanGap), added to the main objective: a linear
 	// probe of z reads the label through that gap. Not in the paper; 0 is
-	// off.
+	// off. MeanGapAttrs names the attributes it applies to (all when
+	// empty).
 	MeanGap      float64   `json:"mean_gap,omitempty"`
+	MeanGapAttrs []string  `json:"mean_gap_attrs,omitempty"`
 	LabelRates   []float64 `json:"label_rates,omitempty"`
 	LearnedPrior bool      `json:"learned_prior"`
 
@@ -189,6 +191,14 @@ func (c Config) Validate() error {
 	}
 	if !(c.MeanGap >= 0) || math.IsInf(c.MeanGap, 0) {
 		return fmt.Errorf("mean_gap must be a finite weight of at least 0, got %g", c.MeanGap)
+	}
+	if len(c.MeanGapAttrs) > 0 && c.MeanGap == 0 {
+		return fmt.Errorf("mean_gap_attrs %v needs a mean_gap weight above 0", c.MeanGapAttrs)
+	}
+	for _, a := range c.MeanGapAttrs {
+		if !slices.Contains(c.Attrs, a) {
+			return fmt.Errorf("mean_gap_attrs: %s is not one of the run's attributes %v", a, c.Attrs)
+		}
 	}
 	if c.AdvSteps > 1 && c.Adversary() == "" {
 		return fmt.Errorf("adv_steps needs a model with an adversary (csvae, condvae-info), not %s", c.Model)

@@ -141,8 +141,8 @@ func (CPU) WeightedBCEWithLogits(loss, dlogit, logit, target, posWeight, negWeig
 	kernels.WeightedBCEWithLogits(f(loss), f(dlogit), f(logit), f(target), f(posWeight), f(negWeight), n, d, scale)
 }
 
-func (CPU) MeanGap(loss, dmu, gap, mu, y Tensor, n, d, k int, scale float32) {
-	kernels.MeanGap(f(loss), f(dmu), f(gap), f(mu), f(y), n, d, k, scale)
+func (CPU) MeanGap(loss, dmu, gap, mu, y, attrW Tensor, n, d, k int, scale float32) {
+	kernels.MeanGap(f(loss), f(dmu), f(gap), f(mu), f(y), f(attrW), n, d, k, scale)
 }
 
 func (CPU) NegEntropyWithLogits(loss, dlogit, logit Tensor, n, d int, scale float32) {

@@ -1,6 +1,9 @@
 package model
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Loss slots: every loss kernel writes its batch mean into one element of a
 // small tensor, so one download per step brings all of them back.
@@ -65,10 +68,11 @@ type Net struct {
 	// main objective, and through its own).
 	dzMu, dzLv, dwMu, dwLv, dpm, dplv buffer
 	dxhat, dlogit, dlogitAdv          buffer
-	// With Config.MeanGap: the penalty's gradient for the mean of z, and
-	// the k*Dz class-mean differences it leaves behind.
-	dzGap buffer
-	gap   Tensor
+	// With Config.MeanGap: the penalty's gradient for the mean of z, the
+	// k*Dz class-mean differences it leaves behind, and each attribute's
+	// weight in it (1, or 0 for those MeanGapAttrs leaves out).
+	dzGap      buffer
+	gap, gapAW Tensor
 	// The fixed prior expanded from the labels.
 	pm, plv buffer
 	// Labels given to Decode, allocated on first use.
@@ -166,7 +170,14 @@ func NewNet(be Backend, cfg Config, maxBatch int) (*Net, error) {
 	m.dzMu, m.dzLv = newBuffer(be, maxBatch, zd), newBuffer(be, maxBatch, zd)
 	m.dxhat = newBuffer(be, maxBatch, cfg.XDim)
 	if cfg.MeanGap > 0 {
-		m.dzGap, m.gap = newBuffer(be, maxBatch, zd), be.Alloc(k*zd)
+		m.dzGap, m.gap, m.gapAW = newBuffer(be, maxBatch, zd), be.Alloc(k*zd), be.Alloc(k)
+		aw := make([]float32, k)
+		for j, a := range cfg.Attrs {
+			if len(cfg.MeanGapAttrs) == 0 || slices.Contains(cfg.MeanGapAttrs, a) {
+				aw[j] = 1
+			}
+		}
+		be.Upload(m.gapAW, aw)
 	}
 	m.scalars = be.Alloc(numSlots)
 
@@ -326,7 +337,7 @@ func (m *Net) pass(x, y Tensor, n int, seed, offset uint64, train bool) uint64 {
 		m.advBCE(m.slot(slotAdvBCE), g(m.dlogitAdv), y, n, float32(b[4]))
 	}
 	if cfg.MeanGap > 0 {
-		be.MeanGap(m.slot(slotMeanGap), g(m.dzGap), m.gap, m.zmuT, y, n, cfg.ZDim(), k, float32(cfg.MeanGap))
+		be.MeanGap(m.slot(slotMeanGap), g(m.dzGap), m.gap, m.zmuT, y, m.gapAW, n, cfg.ZDim(), k, float32(cfg.MeanGap))
 	}
 	return offset
 }

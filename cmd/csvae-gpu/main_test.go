@@ -64,6 +64,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"train", "--model", "csvae", "--adv-steps", "0", "--out", filepath.Join(dir, "r7")}, "--adv-steps must be at least 1"},
 		{[]string{"train", "--model", "vae", "--adv-steps", "3", "--out", filepath.Join(dir, "r8")}, "adv_steps needs a model with an adversary"},
 		{[]string{"train", "--model", "csvae", "--mean-gap", "-1", "--out", filepath.Join(dir, "r9")}, "mean_gap must be a finite weight of at least 0, got -1"},
+		{[]string{"train", "--model", "csvae", "--mean-gap", "1", "--mean-gap-attrs", "Nope", "--out", filepath.Join(dir, "r10")}, "mean_gap_attrs: Nope is not one of the run's attributes"},
+		{[]string{"train", "--model", "csvae", "--mean-gap-attrs", "x1>=10", "--out", filepath.Join(dir, "r11")}, "needs a mean_gap weight above 0"},
 		{[]string{"train", "--model", "csvae", "--device", "gpu", "--out", filepath.Join(dir, "r5")}, "CPU-only"},
 		{[]string{"train", "--resume", filepath.Join(dir, "nothing")}, "no checkpoint there"},
 		{[]string{"train", "--model", "csvae", "--epochs", "x"}, "invalid value"},
@@ -80,7 +82,7 @@ func TestBadInput(t *testing.T) {
 				strings.Join(c.args, " "), code, stderr, c.want)
 		}
 	}
-	for _, r := range []string{"r1", "r2", "r3", "r4", "r5", "r9"} {
+	for _, r := range []string{"r1", "r2", "r3", "r4", "r5", "r9", "r10", "r11"} {
 		if _, err := os.Stat(filepath.Join(dir, r, "checkpoint.safetensors")); err == nil {
 			t.Errorf("a rejected command left a run in %s", r)
 		}

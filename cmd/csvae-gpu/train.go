@@ -50,6 +50,7 @@ func trainCommand() *cli.Command {
 			&cli.BoolFlag{Name: "adv-on-mean", Usage: "feed the adversary the posterior mean of z rather than a draw"},
 			&cli.IntFlag{Name: "adv-steps", Value: 1, Usage: "adversary updates per batch (the extra ones on the same codes)"},
 			&cli.Float64Flag{Name: "mean-gap", Usage: "weight of a penalty on the gap between the class means of z per label (not in the paper; 0: off)"},
+			&cli.StringFlag{Name: "mean-gap-attrs", Usage: "comma-separated attributes the --mean-gap penalty applies to (default: all of --attrs)"},
 			&cli.IntFlag{Name: "dz", Value: d.Dz, Usage: "dimension of z (image datasets: 64 unless set)"},
 			&cli.IntFlag{Name: "hidden", Value: d.Hidden, Usage: "width of every MLP hidden layer"},
 			&cli.IntFlag{Name: "layers", Value: d.Layers, Usage: "hidden layers per MLP"},
@@ -234,6 +235,9 @@ func configFromFlags(c *cli.Context) (model.Config, error) {
 	cfg.AdvBalance = c.Bool("adv-balance")
 	cfg.AdvOnMean = c.Bool("adv-on-mean")
 	cfg.MeanGap = c.Float64("mean-gap")
+	if s := c.String("mean-gap-attrs"); s != "" {
+		cfg.MeanGapAttrs = strings.Split(s, ",")
+	}
 	if cfg.AdvSteps = c.Int("adv-steps"); cfg.AdvSteps < 1 {
 		return cfg, fmt.Errorf("--adv-steps must be at least 1, got %d", cfg.AdvSteps)
 	} else if cfg.AdvSteps == 1 {
@@ -313,7 +317,7 @@ func resumeRun(c *cli.Context, be model.Backend, dir string) (*model.Trainer, *s
 	if _, err := os.Stat(ckpt); err != nil {
 		return nil, nil, fmt.Errorf("--resume %s: no checkpoint there (%v)", dir, unwrapPath(err))
 	}
-	for _, f := range []string{"model", "dataset", "data", "attrs", "image-size", "synth-n", "init-from", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "adv-on-mean", "adv-steps", "mean-gap", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
+	for _, f := range []string{"model", "dataset", "data", "attrs", "image-size", "synth-n", "init-from", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "adv-on-mean", "adv-steps", "mean-gap", "mean-gap-attrs", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
 		if c.IsSet(f) {
 			return nil, nil, fmt.Errorf("--%s cannot change when resuming; only --epochs, --checkpoint-every, --checkpoint-steps and --plot-every can", f)
 		}
