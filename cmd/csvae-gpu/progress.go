@@ -12,13 +12,14 @@ import (
 // progress is the training progress bar: one bar over every remaining step,
 // described by the epoch and the latest losses.
 type progress struct {
-	bar    *progressbar.ProgressBar
-	epochs int
-	quiet  bool
+	bar     *progressbar.ProgressBar
+	epochs  int
+	quiet   bool
+	meanGap bool // show the mean-gap term too
 }
 
 func newProgress(quiet bool, t *model.Trainer) *progress {
-	p := &progress{epochs: t.Net.Cfg.Epochs, quiet: quiet}
+	p := &progress{epochs: t.Net.Cfg.Epochs, quiet: quiet, meanGap: t.Net.Cfg.MeanGap > 0}
 	if quiet {
 		return p
 	}
@@ -43,8 +44,12 @@ func (p *progress) step(epoch, batch, batches int, l model.Losses) {
 		return
 	}
 	if batch == 1 || batch == batches || batch%10 == 0 {
-		p.bar.Describe(fmt.Sprintf("epoch %d/%d  recon %.3g  kl_w %.3g  kl_z %.3g  adv %.3g",
-			epoch+1, p.epochs, l.Recon, l.KLW, l.KLZ, l.AdvTerm))
+		d := fmt.Sprintf("epoch %d/%d  recon %.3g  kl_w %.3g  kl_z %.3g  adv %.3g",
+			epoch+1, p.epochs, l.Recon, l.KLW, l.KLZ, l.AdvTerm)
+		if p.meanGap {
+			d += fmt.Sprintf("  gap %.3g", l.MeanGap)
+		}
+		p.bar.Describe(d)
 	}
 	p.bar.Add(1)
 }
