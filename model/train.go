@@ -189,9 +189,9 @@ func indexOf(name string) int {
 
 func lossHeader() []string { return lossHeaderOf(LossNames) }
 
-// legacyLossNames are the components before mean_gap: runs written then
+// LegacyLossNames are the components before mean_gap: runs written then
 // still resume and plot, with the gap read as 0.
-var legacyLossNames = LossNames[:5]
+var LegacyLossNames = LossNames[:5]
 
 func lossHeaderOf(names []string) []string {
 	h := []string{"epoch", "step", "seconds"}
@@ -233,8 +233,8 @@ func ReadLosses(path string) ([]EpochRecord, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	names := LossNames
-	if len(rows) > 0 && strings.Join(rows[0], ",") == strings.Join(lossHeaderOf(legacyLossNames), ",") {
-		names = legacyLossNames
+	if len(rows) > 0 && strings.Join(rows[0], ",") == strings.Join(lossHeaderOf(LegacyLossNames), ",") {
+		names = LegacyLossNames
 	} else if len(rows) == 0 || strings.Join(rows[0], ",") != strings.Join(lossHeader(), ",") {
 		return nil, fmt.Errorf("%s: unexpected header", path)
 	}

@@ -231,7 +231,7 @@ func TestCheckpointSteps(t *testing.T) {
 func TestReadLegacyLosses(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, LossesFile)
-	header := strings.Join(lossHeaderOf(legacyLossNames), ",")
+	header := strings.Join(lossHeaderOf(LegacyLossNames), ",")
 	os.WriteFile(path, []byte(header+"\n1,100,2.5,1,2,3,4,5,6,11,12,13,14,15,16\n"), 0o644)
 	hist, err := ReadLosses(path)
 	if err != nil {

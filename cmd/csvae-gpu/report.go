@@ -118,11 +118,12 @@ func (r *reporter) plots(hist []model.EpochRecord) error {
 // summary is the line printed after each plotted epoch.
 func (r *reporter) summary(rec model.EpochRecord) string {
 	b := &r.net.Cfg
-	s := fmt.Sprintf("epoch %4d  train %.4g  test %.4g  (recon %.4g  kl_w %.4g  kl_z %.4g  adv %.4g)",
-		rec.Epoch, rec.Train.Main(b), rec.Test.Main(b), rec.Test.Recon, rec.Test.KLW, rec.Test.KLZ, rec.Test.AdvTerm)
+	gap := ""
 	if b.MeanGap > 0 {
-		s = s[:len(s)-1] + fmt.Sprintf("  gap %.4g)", rec.Test.MeanGap)
+		gap = fmt.Sprintf("  gap %.4g", rec.Test.MeanGap)
 	}
+	s := fmt.Sprintf("epoch %4d  train %.4g  test %.4g  (recon %.4g  kl_w %.4g  kl_z %.4g  adv %.4g%s)",
+		rec.Epoch, rec.Train.Main(b), rec.Test.Main(b), rec.Test.Recon, rec.Test.KLW, rec.Test.KLZ, rec.Test.AdvTerm, gap)
 	for _, k := range r.kl {
 		if k.epoch != rec.Epoch {
 			continue

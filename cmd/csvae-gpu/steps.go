@@ -42,7 +42,7 @@ func openStepLog(dir string, cfg model.Config, resumedAt int) (*stepLog, error) 
 		if b, err := os.ReadFile(path); err == nil {
 			lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 			// A log begun before the mean_gap column gets it, as 0, before main.
-			legacy := lines[0] == stepsHeaderOf(model.LossNames[:5])
+			legacy := lines[0] == stepsHeaderOf(model.LegacyLossNames)
 			if !legacy && lines[0] != stepsHeader() {
 				return nil, fmt.Errorf("%s: unexpected header; move it away to start a new log", path)
 			}
