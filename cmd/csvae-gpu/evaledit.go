@@ -44,7 +44,10 @@ const editEvalDescription = "\n\nWith --classifier DIR it measures attribute man
 	"resets w_j to its label's prior mean and so shows what that point discards); recon_mse = mean squared error per pixel of the reconstructions;\n" +
 	"leakage = test accuracy of a logistic regression fitted to predict y_j from the posterior mean\n" +
 	"of z on training images (the vae: its whole latent), against chance = the test majority rate,\n" +
-	"and the balanced accuracy of a class-weighted one (chance 0.5). --ideal ATTR=DATA adds the row of a\n" +
+	"and the balanced accuracy of a class-weighted one (chance 0.5); the active units of z (those whose\n" +
+	"posterior mean varies over the data with variance above 0.01, Burda et al. 2016) and the same\n" +
+	"regression's accuracy on them alone, since it standardises its inputs and so also reads a label\n" +
+	"from a unit too quiet for the decoder to use. --ideal ATTR=DATA adds the row of a\n" +
 	"perfect editor: DATA holds the run's synthetic faces drawn again with only ATTR reversed (synth --flip\n" +
 	"ATTR, then prepare), scored as the edits of the originals: the ceiling of these measures. The labels\n" +
 	"row is a reference for leakage: the same regressions fitted on the image's other labels (every label of\n" +
@@ -75,6 +78,11 @@ type editResult struct {
 	LeakChance       float64  `json:"leakage_chance"`
 	LeakBalanced     float64  `json:"leakage_balanced_accuracy"`
 	LeakLatentDims   int      `json:"leakage_latent_dims"`
+	// LeakActiveUnits of the LeakLatentDims units of z vary over the data
+	// (activeUnits), and LeakActiveAcc is the regression's accuracy on them
+	// alone: what leakage remains in the units the decoder can read.
+	LeakActiveUnits int     `json:"leakage_active_units,omitempty"`
+	LeakActiveAcc   float64 `json:"leakage_active_accuracy,omitempty"`
 	// LabelsUsed are the regressors of the labels reference row.
 	LabelsUsed []string `json:"labels_used,omitempty"`
 }
@@ -134,17 +142,17 @@ func evaluateEdits(c *cli.Context, be model.Backend) error {
 	case "csv":
 		return writeEditCSV(os.Stdout, results)
 	case "markdown":
-		fmt.Println("| model | attribute | manipulation | to 1 | to 0 | preservation | same-label preservation | recon attr acc | recon MSE | leakage acc | chance | leakage balanced |")
-		fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		fmt.Println("| model | attribute | manipulation | to 1 | to 0 | preservation | same-label preservation | recon attr acc | recon MSE | leakage acc | chance | leakage balanced | active units of z | leakage acc, active units |")
+		fmt.Println("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		for _, r := range results {
 			e, l := r.editCells("-", 3, 4), r.leakCells("-", 3)
-			fmt.Printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Model, r.Attr, e[0], e[1], e[2], e[3], e[4], e[5], e[6], l[0], l[1], l[2])
+			fmt.Printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Model, r.Attr, e[0], e[1], e[2], e[3], e[4], e[5], e[6], l[0], l[1], l[2], l[3], l[4])
 		}
 	default:
-		fmt.Printf("%-13s %-18s %6s %6s %6s %6s %6s %6s %8s %6s %6s %6s\n", "model", "attribute", "manip", "to1", "to0", "keep", "keepSm", "recAcc", "reconMSE", "leak", "chance", "leakBA")
+		fmt.Printf("%-13s %-18s %6s %6s %6s %6s %6s %6s %8s %6s %6s %6s %6s %6s\n", "model", "attribute", "manip", "to1", "to0", "keep", "keepSm", "recAcc", "reconMSE", "leak", "chance", "leakBA", "active", "leakAc")
 		for _, r := range results {
 			e, l := r.editCells("-", 3, 5), r.leakCells("-", 3)
-			fmt.Printf("%-13s %-18s %6s %6s %6s %6s %6s %6s %8s %6s %6s %6s\n", r.Model, r.Attr, e[0], e[1], e[2], e[3], e[4], e[5], e[6], l[0], l[1], l[2])
+			fmt.Printf("%-13s %-18s %6s %6s %6s %6s %6s %6s %8s %6s %6s %6s %6s %6s\n", r.Model, r.Attr, e[0], e[1], e[2], e[3], e[4], e[5], e[6], l[0], l[1], l[2], l[3], l[4])
 		}
 	}
 	return nil
@@ -212,6 +220,7 @@ func evaluateRunEdits(c *cli.Context, be model.Backend, cl *classifier.Classifie
 		res := editResult{Run: dir, Model: cfg.Model, Epochs: r.pos.Epoch, Attr: name, Images: n, ReconMSE: mse}
 		scoreEdits(&res, labelsOf(y, k, j), ref, dec, decSame, cl, keepAll)
 		res.LeakAcc, res.LeakChance, res.LeakBalanced, res.LeakLatentDims = leak[j].acc, leak[j].chance, leak[j].balanced, leak[j].dims
+		res.LeakActiveUnits, res.LeakActiveAcc = leak[j].active, leak[j].activeAcc
 		out = append(out, res)
 	}
 	return out, nil
@@ -383,11 +392,61 @@ func share(a, b int) float64 {
 type leakScore struct {
 	acc, chance, balanced float64
 	dims                  int
+	// active counts the units of z whose posterior mean varies over the
+	// training images (activeUnits); activeAcc is the same regression's
+	// accuracy on those units alone.
+	active    int
+	activeAcc float64
+}
+
+// activeVariance is the threshold of Burda, Grosse and Salakhutdinov
+// (2016) on the variance, over the data, of a unit's posterior mean: below
+// it the unit is inactive, its mean a residue the decoder cannot read
+// through the unit's posterior noise (whose variance is near the prior's 1).
+const activeVariance = 0.01
+
+// activeUnits lists the columns of rows whose variance exceeds
+// activeVariance. A logistic regression standardises its inputs, so it
+// reads an inactive unit's label signal as easily as an active one's:
+// the leakage of the active units alone tells the two apart.
+func activeUnits(rows [][]float64) []int {
+	if len(rows) == 0 {
+		return nil
+	}
+	n, d := float64(len(rows)), len(rows[0])
+	var active []int
+	for c := range d {
+		mean, ss := 0.0, 0.0
+		for _, r := range rows {
+			mean += r[c]
+		}
+		mean /= n
+		for _, r := range rows {
+			ss += (r[c] - mean) * (r[c] - mean)
+		}
+		if ss/n > activeVariance {
+			active = append(active, c)
+		}
+	}
+	return active
+}
+
+// columns is rows restricted to the columns cols.
+func columns(rows [][]float64, cols []int) [][]float64 {
+	out := make([][]float64, len(rows))
+	for i, r := range rows {
+		out[i] = make([]float64, len(cols))
+		for q, c := range cols {
+			out[i][q] = r[c]
+		}
+	}
+	return out
 }
 
 // leakage fits, for every attribute of the run, a logistic regression from
 // the posterior mean of z (the vae: its whole latent) of up to m training
-// images to the label, and scores it on the test images test.
+// images to the label, and scores it on the test images test; the same on
+// the active units of z alone.
 func leakage(r *editRun, m int, test dataset.Split) ([]leakScore, error) {
 	cfg := r.net.Cfg
 	latent := func(s dataset.Split) ([][]float64, [][]int) {
@@ -403,6 +462,8 @@ func leakage(r *editRun, m int, test dataset.Split) ([]leakScore, error) {
 	}
 	xtr, ytr := latent(dataset.Subset(r.data.train, m))
 	xte, yte := latent(test)
+	active := activeUnits(xtr)
+	atr, ate := columns(xtr, active), columns(xte, active)
 	out := make([]leakScore, cfg.K())
 	for j := range cfg.K() {
 		col := func(y [][]int) []int {
@@ -415,6 +476,14 @@ func leakage(r *editRun, m int, test dataset.Split) ([]leakScore, error) {
 		var err error
 		if out[j], err = fitLeak(xtr, col(ytr), xte, col(yte)); err != nil {
 			return nil, err
+		}
+		out[j].active, out[j].activeAcc = len(active), out[j].chance
+		if len(active) > 0 {
+			a, err := fitLeak(atr, col(ytr), ate, col(yte))
+			if err != nil {
+				return nil, err
+			}
+			out[j].activeAcc = a.acc
 		}
 	}
 	return out, nil
@@ -533,13 +602,19 @@ func writeEditJSON(path string, results []editResult) error {
 }
 
 // leakCells are the leakage accuracy, chance and balanced accuracy with
-// prec decimals, or none each for a row without a latent (the ideal editor).
-func (r editResult) leakCells(none string, prec int) [3]string {
+// prec decimals, or none each for a row without a latent (the ideal
+// editor), then the active units ("18/64") and the accuracy on them, none
+// for a row that is not a model's z (the labels reference too).
+func (r editResult) leakCells(none string, prec int) [5]string {
 	if r.LeakLatentDims == 0 {
-		return [3]string{none, none, none}
+		return [5]string{none, none, none, none, none}
 	}
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', prec, 64) }
-	return [3]string{f(r.LeakAcc), f(r.LeakChance), f(r.LeakBalanced)}
+	c := [5]string{f(r.LeakAcc), f(r.LeakChance), f(r.LeakBalanced), none, none}
+	if r.Model != "labels" {
+		c[3], c[4] = fmt.Sprintf("%d/%d", r.LeakActiveUnits, r.LeakLatentDims), f(r.LeakActiveAcc)
+	}
+	return c
 }
 
 // editCells are manipulation, to 1, to 0, preservation, same-label
@@ -557,11 +632,14 @@ func (r editResult) editCells(none string, prec, msePrec int) [7]string {
 func writeEditCSV(w io.Writer, results []editResult) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"run", "model", "epochs", "attr", "images", "manipulation", "manip_to1", "manip_to0", "preservation", "preservation_same_label", "kept",
-		"recon_attr_accuracy", "recon_mse", "leakage_accuracy", "leakage_chance", "leakage_balanced_accuracy"})
+		"recon_attr_accuracy", "recon_mse", "leakage_accuracy", "leakage_chance", "leakage_balanced_accuracy", "leakage_active_units", "leakage_active_accuracy"})
 	for _, r := range results {
 		e, l := r.editCells("", 5, 5), r.leakCells("", 5)
+		if l[3] != "" {
+			l[3] = strconv.Itoa(r.LeakActiveUnits) // a count, not "a/d", in a machine-readable file
+		}
 		cw.Write([]string{r.Run, r.Model, strconv.Itoa(r.Epochs), r.Attr, strconv.Itoa(r.Images), e[0], e[1], e[2],
-			e[3], e[4], strings.Join(r.Kept, " "), e[5], e[6], l[0], l[1], l[2]})
+			e[3], e[4], strings.Join(r.Kept, " "), e[5], e[6], l[0], l[1], l[2], l[3], l[4]})
 	}
 	cw.Flush()
 	return cw.Error()

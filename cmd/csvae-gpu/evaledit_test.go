@@ -2,6 +2,8 @@ package main
 
 import (
 	"maps"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/csvae-gpu/csvae-gpu/classifier"
@@ -41,5 +43,51 @@ func TestScoreEdits(t *testing.T) {
 	}
 	if by := map[string]float64{"B": 0.75, "C": 0.75}; !maps.Equal(res.PreservedBy, by) {
 		t.Errorf("preservation by attribute %v, want %v", res.PreservedBy, by)
+	}
+}
+
+// TestActiveUnits: a label written into a unit whose posterior mean barely
+// varies (an inactive unit) is read by the regression on all of z, since it
+// standardises its inputs, and not by the one on the active units alone.
+func TestActiveUnits(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	rows := func(n int) ([][]float64, []int) {
+		x, y := make([][]float64, n), make([]int, n)
+		for i := range x {
+			y[i] = r.IntN(2)
+			// unit 0: active noise; unit 1: inactive (sd 0.02) and carries y;
+			// unit 2: constant
+			x[i] = []float64{r.NormFloat64(), 0.02 * (float64(y[i]) - 0.5 + 0.3*r.NormFloat64()), 0.5}
+		}
+		return x, y
+	}
+	xtr, ytr := rows(400)
+	xte, yte := rows(400)
+	active := activeUnits(xtr)
+	if !slices.Equal(active, []int{0}) {
+		t.Fatalf("active units %v, want [0]", active)
+	}
+	all, err := fitLeak(xtr, ytr, xte, yte)
+	if err != nil {
+		t.Fatal(err)
+	}
+	act, err := fitLeak(columns(xtr, active), ytr, columns(xte, active), yte)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.acc < 0.9 || act.acc > all.chance+0.1 {
+		t.Errorf("leakage on all units %.3f (want >= 0.9), on the active unit %.3f (want near chance %.3f)", all.acc, act.acc, all.chance)
+	}
+	if got := activeUnits(nil); got != nil {
+		t.Errorf("activeUnits(nil) = %v", got)
+	}
+
+	model := editResult{Model: "csvae", LeakLatentDims: 3, LeakActiveUnits: 1, LeakAcc: all.acc, LeakActiveAcc: act.acc}
+	if c := model.leakCells("-", 2); c[3] != "1/3" || c[4] == "-" {
+		t.Errorf("a model's leakage cells %q: want the active units as 1/3 and their accuracy", c)
+	}
+	labels := editResult{Model: "labels", LeakLatentDims: 5, LeakAcc: 0.9}
+	if c := labels.leakCells("-", 2); c[0] == "-" || c[3] != "-" || c[4] != "-" {
+		t.Errorf("the labels row's leakage cells %q: want its accuracy and no active units", c)
 	}
 }
