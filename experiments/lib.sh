@@ -20,6 +20,8 @@
 #   MEAN_GAP csvae's weight of the class-mean gap penalty on z (train --mean-gap; not in the
 #            paper): default 0, and 100 for male-keep-makeup.sh.
 #   MEAN_GAP_ATTRS the attributes it applies to (train --mean-gap-attrs; default: all the run's).
+#   DZ       the size of z of every model (default 64, and 16 for makeup-keep.sh at SIZE=small; the
+#            vae's latent is DZ plus two per attribute).
 #   MODELS   models compared besides the vae (default: csvae condvae condvae-info;
 #            add csvae-noadv for the ablation).
 #
@@ -83,6 +85,7 @@ ADV_STEPS=${ADV_STEPS:-5}
 # Male on two seeds (experiments/README.md, "Closing the mean gap").
 MEAN_GAP=${MEAN_GAP:-0}
 MEAN_GAP_ATTRS=${MEAN_GAP_ATTRS:-}
+DZ=${DZ:-64}
 # The attributes the synthetic faces draw visibly; the classifier judges these.
 CLS_ATTRS=Eyeglasses,Smiling,Male,Heavy_Makeup,Wearing_Lipstick,Mustache,Receding_Hairline,Wearing_Hat,Blond_Hair,Bangs
 
@@ -160,16 +163,17 @@ train_model() {
   [ "$model" = csvae ] && gap=$MEAN_GAP gap_attrs=$MEAN_GAP_ATTRS
   if [ -f "$dir/checkpoint.safetensors" ]; then
     # A run of another recipe would be resumed as it is and scored as this one.
-    local cfg have_betas have_steps have_gap have_attrs want_attrs=""
+    local cfg have_betas have_steps have_gap have_attrs have_dz want_attrs=""
     cfg=$(tr -d ' \n' <"$dir/config.json")
     have_betas=$(grep -o '"betas":\[[^]]*\]' <<<"$cfg" || true)
     have_steps=$(grep -o '"adv_steps":[0-9]*' <<<"$cfg" | cut -d: -f2 || true)
     have_gap=$(grep -o '"mean_gap":[0-9.e+-]*' <<<"$cfg" | cut -d: -f2 || true)
     have_attrs=$(grep -o '"mean_gap_attrs":\[[^]]*\]' <<<"$cfg" | tr -d '"' | cut -d: -f2 | tr -d '[]' || true)
+    have_dz=$(grep -o '"dz":[0-9]*' <<<"$cfg" | cut -d: -f2 || true)
     [ "$gap" != 0 ] && want_attrs=$gap_attrs
     [ "${have_steps:-1}" = 0 ] && have_steps=1
-    if [ "$have_betas" != "\"betas\":[$BETAS]" ] || [ "${have_steps:-1}" != "$steps" ] || [ "${have_gap:-0}" != "$gap" ] || [ "$have_attrs" != "$want_attrs" ]; then
-      echo "$dir was trained with ${have_betas:-no betas}, ${have_steps:-1} adversary steps and mean gap ${have_gap:-0} (${have_attrs:-all attributes}), this recipe uses [$BETAS], $steps and $gap (${want_attrs:-all attributes}): set OUT to a new directory" >&2
+    if [ "$have_betas" != "\"betas\":[$BETAS]" ] || [ "${have_steps:-1}" != "$steps" ] || [ "${have_gap:-0}" != "$gap" ] || [ "$have_attrs" != "$want_attrs" ] || [ "$have_dz" != "$DZ" ]; then
+      echo "$dir was trained with ${have_betas:-no betas}, ${have_steps:-1} adversary steps, mean gap ${have_gap:-0} (${have_attrs:-all attributes}) and Dz ${have_dz:-?}, this recipe uses [$BETAS], $steps, $gap (${want_attrs:-all attributes}) and $DZ: set OUT to a new directory" >&2
       exit 1
     fi
     say "$model: resume $dir (up to $EPOCHS epochs)"
@@ -177,7 +181,7 @@ train_model() {
   else
     say "$model: train $dir ($EPOCHS epochs)"
     "$BIN" train --model "$model" --dataset celeba --data "$DATA" --image-size "$IMG" --attrs "$attrs" \
-      --epochs "$EPOCHS" --seed "$SEED" "${RECIPE[@]}" --adv-steps "$steps" --mean-gap "$gap" ${gap_attrs:+--mean-gap-attrs "$gap_attrs"} --out "$dir" --quiet "${DEV[@]}" "$@"
+      --epochs "$EPOCHS" --seed "$SEED" --dz "$DZ" "${RECIPE[@]}" --adv-steps "$steps" --mean-gap "$gap" ${gap_attrs:+--mean-gap-attrs "$gap_attrs"} --out "$dir" --quiet "${DEV[@]}" "$@"
   fi
 }
 
@@ -241,9 +245,9 @@ report() {
     echo
     echo "Size \`$SIZE\` (${IMG}x$IMG, $EPOCHS epochs per model, seed $SEED, device $DEVICE), data \`$DATA\`."
     echo "Run attributes: $attrs. Edited: $edit. Kept: ${keep:-every other attribute the classifier knows}."
-    echo "Recipe: \`${RECIPE[*]}\`, and \`--adv-steps $ADV_STEPS\` for csvae and condvae-info; csvae, condvae and condvae-info start from the vae's convolutions."
+    echo "Recipe: \`--dz $DZ ${RECIPE[*]}\`, and \`--adv-steps $ADV_STEPS\` for csvae and condvae-info; csvae, condvae and condvae-info start from the vae's convolutions."
     [ "$MEAN_GAP" != 0 ] && echo "csvae also trains with \`--mean-gap $MEAN_GAP${MEAN_GAP_ATTRS:+ --mean-gap-attrs $MEAN_GAP_ATTRS}\` (a penalty on the gap between z's class means; not in the paper)."
-    echo "Reproduce: \`SIZE=$SIZE EPOCHS=$EPOCHS OUT=$OUT SEED=$SEED BETAS=$BETAS ADV_STEPS=$ADV_STEPS MEAN_GAP=$MEAN_GAP${MEAN_GAP_ATTRS:+ MEAN_GAP_ATTRS=$MEAN_GAP_ATTRS} bash experiments/$(basename "$0")\`."
+    echo "Reproduce: \`SIZE=$SIZE EPOCHS=$EPOCHS OUT=$OUT SEED=$SEED DZ=$DZ BETAS=$BETAS ADV_STEPS=$ADV_STEPS MEAN_GAP=$MEAN_GAP${MEAN_GAP_ATTRS:+ MEAN_GAP_ATTRS=$MEAN_GAP_ATTRS} bash experiments/$(basename "$0")\`."
     echo
     echo "## Scores"
     echo
