@@ -20,8 +20,9 @@
 #   MEAN_GAP csvae's weight of the class-mean gap penalty on z (train --mean-gap; not in the
 #            paper): default 0, and 100 for male-keep-makeup.sh.
 #   MEAN_GAP_ATTRS the attributes it applies to (train --mean-gap-attrs; default: all the run's).
-#   DZ       the size of z of every model (default 64, and 16 for makeup-keep.sh at SIZE=small; the
-#            vae's latent is DZ plus two per attribute).
+#   DZ       the size of z of the compared models (default 64, and 16 for makeup-keep.sh at SIZE=small).
+#   VAE_DZ   the same for the vae that pretrains them and is the vae baseline (default: DZ; 64 for
+#            makeup-keep.sh). The vae's latent is VAE_DZ plus two per attribute.
 #   MODELS   models compared besides the vae (default: csvae condvae condvae-info;
 #            add csvae-noadv for the ablation).
 #
@@ -86,6 +87,7 @@ ADV_STEPS=${ADV_STEPS:-5}
 MEAN_GAP=${MEAN_GAP:-0}
 MEAN_GAP_ATTRS=${MEAN_GAP_ATTRS:-}
 DZ=${DZ:-64}
+VAE_DZ=${VAE_DZ:-$DZ}
 # The attributes the synthetic faces draw visibly; the classifier judges these.
 CLS_ATTRS=Eyeglasses,Smiling,Male,Heavy_Makeup,Wearing_Lipstick,Mustache,Receding_Hairline,Wearing_Hat,Blond_Hair,Bangs
 
@@ -158,7 +160,8 @@ train_model() {
   local dir=$1 model=$2 attrs=$3
   shift 3
   # The models with an adversary update it ADV_STEPS times per batch.
-  local steps=1 gap=0 gap_attrs=""
+  local steps=1 gap=0 gap_attrs="" dz=$DZ
+  [ "$model" = vae ] && dz=$VAE_DZ
   case $model in csvae | condvae-info) steps=$ADV_STEPS ;; esac
   [ "$model" = csvae ] && gap=$MEAN_GAP gap_attrs=$MEAN_GAP_ATTRS
   if [ -f "$dir/checkpoint.safetensors" ]; then
@@ -172,8 +175,8 @@ train_model() {
     have_dz=$(grep -o '"dz":[0-9]*' <<<"$cfg" | cut -d: -f2 || true)
     [ "$gap" != 0 ] && want_attrs=$gap_attrs
     [ "${have_steps:-1}" = 0 ] && have_steps=1
-    if [ "$have_betas" != "\"betas\":[$BETAS]" ] || [ "${have_steps:-1}" != "$steps" ] || [ "${have_gap:-0}" != "$gap" ] || [ "$have_attrs" != "$want_attrs" ] || [ "$have_dz" != "$DZ" ]; then
-      echo "$dir was trained with ${have_betas:-no betas}, ${have_steps:-1} adversary steps, mean gap ${have_gap:-0} (${have_attrs:-all attributes}) and Dz ${have_dz:-?}, this recipe uses [$BETAS], $steps, $gap (${want_attrs:-all attributes}) and $DZ: set OUT to a new directory" >&2
+    if [ "$have_betas" != "\"betas\":[$BETAS]" ] || [ "${have_steps:-1}" != "$steps" ] || [ "${have_gap:-0}" != "$gap" ] || [ "$have_attrs" != "$want_attrs" ] || [ "$have_dz" != "$dz" ]; then
+      echo "$dir was trained with ${have_betas:-no betas}, ${have_steps:-1} adversary steps, mean gap ${have_gap:-0} (${have_attrs:-all attributes}) and Dz ${have_dz:-?}, this recipe uses [$BETAS], $steps, $gap (${want_attrs:-all attributes}) and $dz: set OUT to a new directory" >&2
       exit 1
     fi
     say "$model: resume $dir (up to $EPOCHS epochs)"
@@ -181,7 +184,7 @@ train_model() {
   else
     say "$model: train $dir ($EPOCHS epochs)"
     "$BIN" train --model "$model" --dataset celeba --data "$DATA" --image-size "$IMG" --attrs "$attrs" \
-      --epochs "$EPOCHS" --seed "$SEED" --dz "$DZ" "${RECIPE[@]}" --adv-steps "$steps" --mean-gap "$gap" ${gap_attrs:+--mean-gap-attrs "$gap_attrs"} --out "$dir" --quiet "${DEV[@]}" "$@"
+      --epochs "$EPOCHS" --seed "$SEED" --dz "$dz" "${RECIPE[@]}" --adv-steps "$steps" --mean-gap "$gap" ${gap_attrs:+--mean-gap-attrs "$gap_attrs"} --out "$dir" --quiet "${DEV[@]}" "$@"
   fi
 }
 
@@ -245,9 +248,9 @@ report() {
     echo
     echo "Size \`$SIZE\` (${IMG}x$IMG, $EPOCHS epochs per model, seed $SEED, device $DEVICE), data \`$DATA\`."
     echo "Run attributes: $attrs. Edited: $edit. Kept: ${keep:-every other attribute the classifier knows}."
-    echo "Recipe: \`--dz $DZ ${RECIPE[*]}\`, and \`--adv-steps $ADV_STEPS\` for csvae and condvae-info; csvae, condvae and condvae-info start from the vae's convolutions."
+    echo "Recipe: \`--dz $DZ ${RECIPE[*]}\` (the vae: \`--dz $VAE_DZ\`), and \`--adv-steps $ADV_STEPS\` for csvae and condvae-info; csvae, condvae and condvae-info start from the vae's convolutions."
     [ "$MEAN_GAP" != 0 ] && echo "csvae also trains with \`--mean-gap $MEAN_GAP${MEAN_GAP_ATTRS:+ --mean-gap-attrs $MEAN_GAP_ATTRS}\` (a penalty on the gap between z's class means; not in the paper)."
-    echo "Reproduce: \`SIZE=$SIZE EPOCHS=$EPOCHS OUT=$OUT SEED=$SEED DZ=$DZ BETAS=$BETAS ADV_STEPS=$ADV_STEPS MEAN_GAP=$MEAN_GAP${MEAN_GAP_ATTRS:+ MEAN_GAP_ATTRS=$MEAN_GAP_ATTRS} bash experiments/$(basename "$0")\`."
+    echo "Reproduce: \`SIZE=$SIZE EPOCHS=$EPOCHS OUT=$OUT SEED=$SEED DZ=$DZ VAE_DZ=$VAE_DZ BETAS=$BETAS ADV_STEPS=$ADV_STEPS MEAN_GAP=$MEAN_GAP${MEAN_GAP_ATTRS:+ MEAN_GAP_ATTRS=$MEAN_GAP_ATTRS} bash experiments/$(basename "$0")\`."
     echo
     echo "## Scores"
     echo
