@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/csvae-gpu/csvae-gpu/dataset"
+	"github.com/csvae-gpu/csvae-gpu/model"
 )
 
 // The experiment commands at tiny sizes, through the built binary:
@@ -263,8 +264,8 @@ func checkPNGMin(t *testing.T, path string, side int) {
 
 // A recipe end to end at a tiny size (experiments/eyeglasses.sh: faces,
 // classifier, four models, grids, eval, report), then the same recipe with
-// other betas over its runs: it must refuse, naming the mismatch, before
-// touching a checkpoint.
+// other betas, then another size of z, over its runs: it must refuse,
+// naming the mismatch, before touching a checkpoint.
 func TestRecipeEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a whole experiment recipe")
@@ -278,7 +279,8 @@ func TestRecipeEndToEnd(t *testing.T) {
 		b, err := cmd.CombinedOutput()
 		return string(b), err
 	}
-	if log, err := recipe(); err != nil {
+	// The compared models with a z of their own size, as makeup-keep.sh's.
+	if log, err := recipe("DZ=8", "VAE_DZ=64"); err != nil {
 		t.Fatalf("experiments/eyeglasses.sh: %v\n%s", err, log)
 	}
 	exp := filepath.Join(out, "eyeglasses-small")
@@ -318,9 +320,33 @@ func TestRecipeEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, err := recipe("BETAS=100,10,2,100,1")
+	log, err := recipe("DZ=8", "VAE_DZ=64", "BETAS=100,10,2,100,1")
 	if err == nil || !strings.Contains(log, "was trained with") || !strings.Contains(log, "[100,10,2,100,1]") {
 		t.Errorf("recipe over runs of other betas: err %v, output\n%s\nwant a failure naming both betas", err, log)
+	}
+	if after, err := os.ReadFile(ckpt); err != nil || !slices.Equal(before, after) {
+		t.Errorf("the refused recipe changed %s (err %v)", ckpt, err)
+	}
+
+	// The size of z is part of the recipe too: each model was trained at
+	// its own, the report names both, and a compared model of another size
+	// is refused (its vae, of the size the recipe asks for, is not).
+	for m, want := range map[string]int{"vae": 64, "csvae": 8, "condvae-info": 8} {
+		cfg, err := model.LoadConfig(filepath.Join(exp, m, model.ConfigFile))
+		if err != nil || cfg.Dz != want {
+			t.Errorf("%s trained with Dz %d (err %v), want %d", m, cfg.Dz, err, want)
+		}
+	}
+	if !strings.Contains(string(report), "`--dz 8 ") || !strings.Contains(string(report), "VAE_DZ=64") {
+		t.Errorf("report.md does not name the sizes of z (--dz 8, VAE_DZ=64):\n%s", report)
+	}
+	ckpt = filepath.Join(exp, "csvae", "checkpoint.safetensors")
+	if before, err = os.ReadFile(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	log, err = recipe("DZ=32", "VAE_DZ=64")
+	if err == nil || !strings.Contains(log, "csvae was trained with") || !strings.Contains(log, "Dz 8") || !strings.Contains(log, "and 32:") {
+		t.Errorf("recipe over runs of another size of z: err %v, output\n%s\nwant csvae refused, naming both sizes", err, log)
 	}
 	if after, err := os.ReadFile(ckpt); err != nil || !slices.Equal(before, after) {
 		t.Errorf("the refused recipe changed %s (err %v)", ckpt, err)
