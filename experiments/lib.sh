@@ -86,6 +86,8 @@ ADV_STEPS=${ADV_STEPS:-5}
 # Male on two seeds (experiments/README.md, "Closing the mean gap").
 MEAN_GAP=${MEAN_GAP:-0}
 MEAN_GAP_ATTRS=${MEAN_GAP_ATTRS:-}
+# The size of z: the design's 64 unless a recipe chose another on
+# validation splits (makeup-keep.sh).
 DZ=${DZ:-64}
 VAE_DZ=${VAE_DZ:-$DZ}
 # The attributes the synthetic faces draw visibly; the classifier judges these.

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Heavy_Makeup while keeping Male, Receding_Hairline, Eyeglasses and Mustache.
 # At SIZE=small csvae, condvae and condvae-info have a z of 16 dimensions,
-# not 64: at 64 the room z did not need held gender and the makeup's
-# correlates where the adversary could not see them. Dz 16, started from
-# the convolutions of a vae of the usual size (64), met all three targets
-# on the validation splits of two seeds (experiments/README.md, "The size
-# of z"); a vae of 16 as well did not (its csvae adds makeup less often).
+# not 64: with 64, csvae's z kept gender and the makeup's correlates,
+# thinly, in room the decoder hardly uses, and a linear probe read them.
+# Dz 16, started from the convolutions of a vae of the usual size (64),
+# met all three targets on the validation splits of two seeds
+# (experiments/README.md, "The size of z"); with a vae of 16 as well, its
+# csvae added makeup less often.
 if [ "${SIZE:-small}" = small ]; then
   DZ=${DZ:-16} VAE_DZ=${VAE_DZ:-64}
 fi
