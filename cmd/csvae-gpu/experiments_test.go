@@ -273,11 +273,7 @@ func TestRecipeEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "runs")
 	recipe := func(extra ...string) (string, error) {
-		cmd := exec.Command("bash", "../../experiments/eyeglasses.sh")
-		cmd.Env = append(os.Environ(), "NFACES=400", "EPOCHS=1", "OUT="+out, "BIN="+filepath.Join(dir, "csvae-gpu"))
-		cmd.Env = append(cmd.Env, extra...)
-		b, err := cmd.CombinedOutput()
-		return string(b), err
+		return tinyScript(dir, out, []string{"eyeglasses.sh"}, extra...)
 	}
 	// The compared models with a z of their own size, as makeup-keep.sh's.
 	if log, err := recipe("DZ=8", "VAE_DZ=64"); err != nil {
@@ -351,4 +347,75 @@ func TestRecipeEndToEnd(t *testing.T) {
 	if after, err := os.ReadFile(ckpt); err != nil || !slices.Equal(before, after) {
 		t.Errorf("the refused recipe changed %s (err %v)", ckpt, err)
 	}
+}
+
+// experiments/seeds.sh at a tiny size on two seeds: each seed a recipe of
+// its own (its own faces), and the summary's means those of the two seeds'
+// results. A bad recipe name or seed list is refused before anything runs.
+func TestSeedsScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a whole experiment recipe twice")
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "runs")
+	seeds := func(recipe string, extra ...string) (string, error) {
+		return tinyScript(dir, out, []string{"seeds.sh", recipe}, extra...)
+	}
+	for _, c := range [][]string{{"eyeglasses-typo"}, {"eyeglasses", "SEEDS=1 two"}} {
+		if log, err := seeds(c[0], c[1:]...); err == nil || !strings.Contains(log, "usage:") && !strings.Contains(log, "whole numbers") {
+			t.Errorf("seeds.sh %v: err %v, output\n%s\nwant a refusal", c, err, log)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a refused seeds.sh wrote %s (%v)", out, err)
+	}
+
+	if log, err := seeds("eyeglasses", "SEEDS=3 4"); err != nil {
+		t.Fatalf("experiments/seeds.sh: %v\n%s", err, log)
+	}
+	var perSeed [2][]editResult
+	for i, s := range []string{"3", "4"} {
+		b, err := os.ReadFile(filepath.Join(out, "seed"+s, "eyeglasses-small", "results.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &perSeed[i]); err != nil {
+			t.Fatal(err)
+		}
+		report, err := os.ReadFile(filepath.Join(out, "seed"+s, "eyeglasses-small", "report.md"))
+		if err != nil || !strings.Contains(string(report), "seed "+s+",") {
+			t.Errorf("seed %s's report does not say it is seed %s (err %v)", s, s, err)
+		}
+	}
+	if a, b := perSeed[0][0], perSeed[1][0]; a.ReconMSE == b.ReconMSE {
+		t.Errorf("the vae of both seeds reconstructs with MSE %g: were they the same faces and run?", a.ReconMSE)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "eyeglasses-small-seeds.md"))
+	if err != nil || !strings.Contains(string(md), "Over 2 seeds") || !strings.Contains(string(md), "| csvae | Eyeglasses |") {
+		t.Errorf("eyeglasses-small-seeds.md (err %v):\n%s", err, md)
+	}
+	rows := readCSV(t, filepath.Join(out, "eyeglasses-small-seeds.csv"))
+	if len(rows) != len(perSeed[0])+1 {
+		t.Fatalf("summary CSV has %d rows, want a header and %d", len(rows), len(perSeed[0]))
+	}
+	for i, r := range perSeed[0] {
+		if rows[i+1][0] != r.Model || r.Images == 0 {
+			continue
+		}
+		want := (r.Manipulation + perSeed[1][i].Manipulation) / 2
+		if got, err := strconv.ParseFloat(rows[i+1][3], 64); err != nil || got-want > 6e-6 || want-got > 6e-6 {
+			t.Errorf("%s: summary manipulation mean %s, want %.5f, the mean of the two seeds", r.Model, rows[i+1][3], want)
+		}
+	}
+}
+
+// tinyScript runs experiments/ARGS[0] with the rest of args at a tiny size
+// (400 faces, one epoch per model), its runs under out and its binary in
+// dir; extra are more environment settings.
+func tinyScript(dir, out string, args []string, extra ...string) (string, error) {
+	cmd := exec.Command("bash", append([]string{"../../experiments/" + args[0]}, args[1:]...)...)
+	cmd.Env = append(os.Environ(), "NFACES=400", "EPOCHS=1", "OUT="+out, "BIN="+filepath.Join(dir, "csvae-gpu"))
+	cmd.Env = append(cmd.Env, extra...)
+	b, err := cmd.CombinedOutput()
+	return string(b), err
 }

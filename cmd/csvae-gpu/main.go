@@ -17,7 +17,7 @@ func main() {
 			"Data: swissroll (the toy experiment of the paper), synth (built-in procedural faces),\n" +
 			"celeba (CelebA in its published layout, or a cache written by prepare).",
 		Commands: []*cli.Command{trainCommand(), encodeCommand(), evalCommand(), synthCommand(), prepareCommand(),
-			sampleCommand(), reconstructCommand(), benchCommand(), selftestCommand()},
+			sampleCommand(), reconstructCommand(), benchCommand(), selftestCommand(), summaryCommand()},
 		HideHelpCommand: true,
 		// One line for a bad flag, not the whole help text.
 		OnUsageError:   func(_ *cli.Context, err error, _ bool) error { return err },
