@@ -24,7 +24,7 @@ import (
 func summaryCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "summary",
-		Usage:     "combine the eval --json results of one experiment on several seeds: mean, seedSpread and targets met",
+		Usage:     "combine the eval --json results of one experiment on several seeds: mean, spread and targets met",
 		ArgsUsage: "RESULTS.json...",
 		Description: "Each file is the --json output of eval --classifier for one seed of the same experiment\n" +
 			"(experiments/seeds.sh writes them). Per model and attribute: the mean, standard deviation\n" +
@@ -121,7 +121,8 @@ func sameRows(a, b []editResult) error {
 	return nil
 }
 
-// seedSpread is one score over the seeds.
+// seedSpread is one score over the seeds; SD is the sample standard
+// deviation (n − 1 in the denominator), 0 for a single seed.
 type seedSpread struct {
 	Mean, SD, Min, Max float64
 	N                  int
