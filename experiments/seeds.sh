@@ -46,7 +46,8 @@ sum=$OUT/$recipe-$SIZE-seeds
 {
   echo "# $recipe over seeds $SEEDS ($SIZE)"
   echo
-  echo "Each seed's report: $(for s in $SEEDS; do printf '`%s` ' "$OUT/seed$s/$recipe-$SIZE/report.md"; done)"
+  reports=$(for s in $SEEDS; do printf '`%s`, ' "$OUT/seed$s/$recipe-$SIZE/report.md"; done)
+  echo "Each seed's report: ${reports%, }."
   echo
   "$BIN" summary --format markdown "${results[@]}"
 } >"$sum.md.tmp"
