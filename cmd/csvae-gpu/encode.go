@@ -20,6 +20,7 @@ func encodeCommand() *cli.Command {
 			"dimensions of its latent and w0.. the last 2k, the split the reference study used.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "run directory written by train"},
+			movedDataFlag,
 			&cli.StringFlag{Name: "split", Value: "test", Usage: "train, valid (image data) or test"},
 			&cli.StringFlag{Name: "out", Usage: "CSV file to write"},
 			&cli.BoolFlag{Name: "sample", Usage: "draw z and w from the posterior instead of taking its mean"},
@@ -41,6 +42,9 @@ func encode(c *cli.Context) error {
 	out := c.String("out")
 	if out == "" {
 		return fmt.Errorf("--out is required: the CSV file to write")
+	}
+	if err := locateData(c, &net.Cfg, c.String("run")); err != nil {
+		return err
 	}
 	data, s, err := loadSplit(net.Cfg, c.String("split"))
 	if err != nil {

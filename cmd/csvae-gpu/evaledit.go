@@ -250,6 +250,9 @@ func idealEdits(c *cli.Context, cl *classifier.Classifier, runDir, spec string) 
 	if err != nil {
 		return editResult{}, fmt.Errorf("--run %s: %w", runDir, err)
 	}
+	if err := locateData(c, &cfg, runDir); err != nil {
+		return editResult{}, err
+	}
 	// Both data sets read with the classifier's attributes, for the labels.
 	cfg.Attrs = cl.Cfg.Attrs
 	origData, orig, err := loadSplit(cfg, c.String("split"))
@@ -521,6 +524,9 @@ func labelsLeakage(c *cli.Context, runDir string) ([]editResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--run %s: %w", runDir, err)
 	}
+	if err := locateData(c, &cfg, runDir); err != nil {
+		return nil, err
+	}
 	if cfg.Arch != "conv" {
 		return nil, nil
 	}
@@ -587,7 +593,7 @@ func labelsLeakage(c *cli.Context, runDir string) ([]editResult, error) {
 		if err != nil {
 			return nil, fmt.Errorf("labels row, %s: %w", name, err)
 		}
-		out = append(out, editResult{Run: cfg.Data, Model: "labels", Attr: name, LabelsUsed: others,
+		out = append(out, editResult{Run: shortPath(cfg.Data), Model: "labels", Attr: name, LabelsUsed: others,
 			LeakAcc: l.acc, LeakChance: l.chance, LeakBalanced: l.balanced, LeakLatentDims: l.dims})
 	}
 	return out, nil

@@ -195,6 +195,7 @@ func reconstructCommand() *cli.Command {
 		Usage: "write test images beside their reconstructions (posterior means) as a PNG grid",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "run directory written by train"},
+			movedDataFlag,
 			&cli.StringFlag{Name: "out", Usage: "PNG file to write"},
 			&cli.StringFlag{Name: "split", Value: "test", Usage: "train, valid (image data) or test"},
 			&cli.IntFlag{Name: "n", Value: 16, Usage: "number of images"},
@@ -209,6 +210,9 @@ func reconstructCommand() *cli.Command {
 				return err
 			}
 			if err := needImages(net.Cfg, c.String("out")); err != nil {
+				return err
+			}
+			if err := locateData(c, &net.Cfg, c.String("run")); err != nil {
 				return err
 			}
 			data, s, err := loadSplit(net.Cfg, c.String("split"))

@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
+	"github.com/csvae-gpu/csvae-gpu/dataset"
 	"github.com/csvae-gpu/csvae-gpu/model"
+	"github.com/urfave/cli/v2"
 )
 
 // openRun loads the model saved in a run directory.
@@ -21,4 +24,76 @@ func openRun(be model.Backend, dir string) (*model.Net, model.Position, error) {
 		return nil, model.Position{}, fmt.Errorf("--run %s: no %s there; is it a run directory of csvae-gpu train?", dir, model.CheckpointFile)
 	}
 	return model.LoadCheckpoint(ckpt, be, 0)
+}
+
+// movedDataFlag is the --data of the commands that read a run's data: a run
+// names its data where it was at training time, and a run copied to another
+// machine (trained on a GPU, edited on a laptop) finds it elsewhere.
+var movedDataFlag = &cli.StringFlag{Name: "data", Usage: "where the run's data is now, when it has moved since training (a cache written by prepare, or a CelebA-layout directory)"}
+
+// locateData points cfg, the configuration of the run in dir, at its data
+// before the data is read: at --data when given, which must hold the same
+// training labels the run saw, and otherwise where the run found it. Either
+// way the path becomes absolute, so that two runs on one data set compare
+// equal whatever directory each was started from.
+func locateData(c *cli.Context, cfg *model.Config, dir string) error {
+	if !isImageDataset(cfg.Dataset) {
+		if c.IsSet("data") {
+			return fmt.Errorf("--data: the run %s trained on %s, which has no data files", dir, cfg.Dataset)
+		}
+		return nil
+	}
+	if !c.IsSet("data") {
+		if cfg.Data == "" {
+			return nil // generated faces, found again from their seed
+		}
+		if _, err := os.Stat(cfg.Data); err != nil {
+			return fmt.Errorf("--run %s trained on the data at %s, which is not there now (%v): pass --data with where that data is now",
+				dir, cfg.Data, unwrapPath(err))
+		}
+		cfg.Data = absPath(cfg.Data)
+		return nil
+	}
+	moved := *cfg
+	moved.Data = absPath(c.String("data"))
+	data, err := loadSplits(moved, true)
+	if err != nil {
+		return err
+	}
+	defer data.Close()
+	// The training labels' rates are in every image run's configuration:
+	// data with other rates is other data, and would train or score the run
+	// on images it never saw.
+	if got := dataset.LabelRates(data.train); len(cfg.LabelRates) == len(got) {
+		for j, want := range cfg.LabelRates {
+			if math.Abs(got[j]-want) > 1e-9 {
+				return fmt.Errorf("--data %s is not the data the run %s trained on: %s is on %.4f of its %d training images, the run saw %.4f",
+					c.String("data"), dir, cfg.Attrs[j], got[j], data.train.Len(), want)
+			}
+		}
+	}
+	cfg.Data = moved.Data
+	return nil
+}
+
+// absPath is path made absolute, or path itself when the working directory
+// cannot be read.
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
+// shortPath is path relative to the working directory when it lies below it,
+// for tables that name data without the machine's directory layout.
+func shortPath(path string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	if rel, err := filepath.Rel(wd, path); err == nil && filepath.IsLocal(rel) {
+		return rel
+	}
+	return path
 }

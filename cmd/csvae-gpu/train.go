@@ -205,6 +205,11 @@ func configFromFlags(c *cli.Context) (model.Config, error) {
 		}
 		cfg = model.ImageConfig(name, c.Int("image-size"), attrs)
 		cfg.Dataset, cfg.Data, cfg.SynthN = ds, c.String("data"), c.Int("synth-n")
+		if cfg.Data != "" {
+			// Absolute, so that the run finds its data from any working
+			// directory; a moved copy is pointed at it with --data.
+			cfg.Data = absPath(cfg.Data)
+		}
 		if cfg.SynthN < 10 {
 			return cfg, fmt.Errorf("--synth-n must be at least 10, got %d", cfg.SynthN)
 		}
@@ -317,9 +322,9 @@ func resumeRun(c *cli.Context, be model.Backend, dir string) (*model.Trainer, *s
 	if _, err := os.Stat(ckpt); err != nil {
 		return nil, nil, fmt.Errorf("--resume %s: no checkpoint there (%v)", dir, unwrapPath(err))
 	}
-	for _, f := range []string{"model", "dataset", "data", "attrs", "image-size", "synth-n", "init-from", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "adv-on-mean", "adv-steps", "mean-gap", "mean-gap-attrs", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
+	for _, f := range []string{"model", "dataset", "attrs", "image-size", "synth-n", "init-from", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "adv-on-mean", "adv-steps", "mean-gap", "mean-gap-attrs", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
 		if c.IsSet(f) {
-			return nil, nil, fmt.Errorf("--%s cannot change when resuming; only --epochs, --checkpoint-every, --checkpoint-steps and --plot-every can", f)
+			return nil, nil, fmt.Errorf("--%s cannot change when resuming; only --epochs, --checkpoint-every, --checkpoint-steps, --plot-every and --data (where the same data is now) can", f)
 		}
 	}
 	net, pos, err := model.LoadCheckpoint(ckpt, be, 0)
@@ -351,6 +356,9 @@ func resumeRun(c *cli.Context, be model.Backend, dir string) (*model.Trainer, *s
 	// Rows written after the checkpoint will be trained again.
 	for len(hist) > 0 && hist[len(hist)-1].Epoch > pos.Epoch {
 		hist = hist[:len(hist)-1]
+	}
+	if err := locateData(c, &net.Cfg, dir); err != nil {
+		return nil, nil, err
 	}
 	data, err := loadSplits(net.Cfg, c.Bool("quiet"))
 	if err != nil {
