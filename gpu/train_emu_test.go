@@ -40,6 +40,11 @@ func TestEmuTrainStepsMatchCPU(t *testing.T) {
 			c.MeanGapAttrs = []string{"b"}
 			return c
 		}()},
+		{"csvae-conv8-ema", func() model.Config {
+			c := model.ImageConfig("csvae", 8, []string{"a", "b"})
+			c.ConvChannels, c.Dz, c.Batch, c.EMA = []int{4, 8}, 4, 8, 0.9
+			return c
+		}()},
 		{"condvae-info-conv8", func() model.Config {
 			c := model.ImageConfig("condvae-info", 8, []string{"a"})
 			c.ConvChannels, c.Dz, c.Batch = []int{4, 8}, 4, 8
@@ -60,6 +65,7 @@ func TestEmuTrainStepsMatchCPU(t *testing.T) {
 			}
 			n, k := tc.cfg.Batch, tc.cfg.K()
 			r := rand.New(rand.NewPCG(7, 7))
+			hand := map[string][]float64{}
 			for step := range 5 {
 				x := make([]float32, n*tc.cfg.XDim)
 				y := make([]float32, n*k)
@@ -74,6 +80,9 @@ func TestEmuTrainStepsMatchCPU(t *testing.T) {
 					t.Logf("step 4 cpu losses %.6g", want.Values())
 				}
 				got := stepOn(gpuNet, x, y, n)
+				if tc.cfg.EMA > 0 {
+					followAverage(t, gpuNet, hand, step, tc.cfg.EMA)
+				}
 				for i, w := range want.Values() {
 					g := got.Values()[i]
 					if d := math.Abs(g - w); !(d <= 1e-3*math.Max(1, math.Abs(w))) {
@@ -91,4 +100,34 @@ func stepOn(net *model.Net, x, y []float32, n int) model.Losses {
 	be.Upload(xt, x)
 	be.Upload(yt, y)
 	return net.Step(xt, yt, n, 1)
+}
+
+// followAverage checks the device's moving average of its weights (two Axpy
+// calls, one in place) against the one written out by hand from the
+// device's own weights after each step: the device's weights drift from the
+// CPU's over steps, as Adam's steps on near-zero gradients differ, so the
+// CPU's average is no reference for them.
+func followAverage(t *testing.T, net *model.Net, hand map[string][]float64, step int, d float64) {
+	t.Helper()
+	for _, ps := range []*model.ParamSet{net.Main, net.State} {
+		v, _, _ := ps.State(net.Backend())
+		h := hand[ps.Name]
+		if step == 0 {
+			h = make([]float64, len(v))
+			for i := range v {
+				h[i] = float64(v[i])
+			}
+			hand[ps.Name] = h
+			continue
+		}
+		for i := range v {
+			h[i] = d*h[i] + (1-d)*float64(v[i])
+		}
+		got := ps.Average(net.Backend())
+		for i := range got {
+			if diff := math.Abs(float64(got[i]) - h[i]); diff > 1e-5*math.Max(1, math.Abs(h[i])) {
+				t.Fatalf("step %d: average of %s, value %d: device %.7g, by hand %.7g", step, ps.Name, i, got[i], h[i])
+			}
+		}
+	}
 }

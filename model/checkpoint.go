@@ -54,6 +54,9 @@ func SaveCheckpoint(path string, net *Net, pos Position) error {
 				safetensors.F32("adam."+ps.Name+".v", []int{ps.Size()}, v))
 			meta["step."+ps.Name] = strconv.Itoa(ps.Step)
 		}
+		if avg := ps.Average(net.be); avg != nil {
+			ts = append(ts, safetensors.F32("ema."+ps.Name, []int{ps.Size()}, avg))
+		}
 	}
 	return safetensors.WriteFile(path, safetensors.File{Tensors: ts, Metadata: meta})
 }
@@ -115,6 +118,19 @@ func LoadCheckpoint(path string, be Backend, maxBatch int) (*Net, Position, erro
 				return nil, pos, bad("parameter %s: shape %v, want %v", p.Name, t.Shape, p.Shape)
 			}
 			copy(values[p.off:], v)
+		}
+		if net.Cfg.EMA > 0 && ps != net.Adv {
+			t, ok := f.Get("ema." + ps.Name)
+			if !ok {
+				return nil, pos, bad("the moving average ema.%s is missing", ps.Name)
+			}
+			avg, err := t.Float32s()
+			if err != nil || len(avg) != ps.Size() {
+				return nil, pos, bad("the moving average ema.%s has the wrong size", ps.Name)
+			}
+			if err := ps.SetAverage(be, avg); err != nil {
+				return nil, pos, bad("%v", err)
+			}
 		}
 		if !ps.Trainable {
 			if err := ps.SetState(be, values, nil, nil); err != nil {

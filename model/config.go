@@ -66,6 +66,13 @@ type Config struct {
 	MeanGapAttrs []string  `json:"mean_gap_attrs,omitempty"`
 	LabelRates   []float64 `json:"label_rates,omitempty"`
 	LearnedPrior bool      `json:"learned_prior"`
+	// EMA, when above 0, keeps an exponential moving average of the main
+	// weights and batch norm's running statistics, avg = EMA·avg + (1−EMA)·w
+	// after every step, and the commands that use a trained run use it:
+	// the adversarial game leaves the last step's weights with traces of
+	// its recent moves, which the average smooths out. Not in the paper; 0
+	// is off. Training itself is unchanged.
+	EMA float64 `json:"ema,omitempty"`
 
 	Batch     int     `json:"batch"`
 	Epochs    int     `json:"epochs"`
@@ -199,6 +206,9 @@ func (c Config) Validate() error {
 		if !slices.Contains(c.Attrs, a) {
 			return fmt.Errorf("mean_gap_attrs: %s is not one of the run's attributes %v", a, c.Attrs)
 		}
+	}
+	if !(c.EMA >= 0 && c.EMA < 1) {
+		return fmt.Errorf("ema must be a decay in [0, 1), got %g", c.EMA)
 	}
 	if c.AdvSteps > 1 && c.Adversary() == "" {
 		return fmt.Errorf("adv_steps needs a model with an adversary (csvae, condvae-info), not %s", c.Model)

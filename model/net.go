@@ -188,7 +188,51 @@ func NewNet(be Backend, cfg Config, maxBatch int) (*Net, error) {
 	if m.State != nil {
 		m.State.Allocate(be, 0)
 	}
+	if cfg.EMA > 0 {
+		for _, s := range m.averaged() {
+			s.TrackAverage(be)
+		}
+	}
 	return m, nil
+}
+
+// averaged lists the sets a moving average follows (Config.EMA): the main
+// weights and batch norm's statistics, which go together at use; the
+// adversary is only needed in training.
+func (m *Net) averaged() []*ParamSet {
+	sets := []*ParamSet{m.Main}
+	if m.State != nil {
+		sets = append(sets, m.State)
+	}
+	return sets
+}
+
+// updateAverage follows a step with the moving average, which starts at the
+// weights after the first step (so that weights copied in by --init-from
+// after NewNet are where it starts).
+func (m *Net) updateAverage() {
+	if m.Cfg.EMA <= 0 {
+		return
+	}
+	for _, s := range m.averaged() {
+		if m.Main.Step == 1 {
+			s.ResetAverage(m.be)
+		} else {
+			s.UpdateAverage(m.be, float32(m.Cfg.EMA))
+		}
+	}
+}
+
+// UseAverage makes the net the averaged model of a run trained with
+// Config.EMA, and says whether it had one.
+func (m *Net) UseAverage() bool {
+	if m.Cfg.EMA <= 0 {
+		return false
+	}
+	for _, s := range m.averaged() {
+		s.UseAverage(m.be)
+	}
+	return true
 }
 
 // convTrunk is the design's image encoder: 4x4 stride-2 convolutions
@@ -438,6 +482,7 @@ func (m *Net) Step(x, y Tensor, n int, lrScale float64) Losses {
 	m.Offset = m.pass(x, y, n, m.Cfg.Seed, m.Offset, true)
 	m.backward(n)
 	m.Main.Update(m.be, AdamParams{LR: float32(m.Cfg.LR * lrScale), Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})
+	m.updateAverage()
 	if m.Adv == nil {
 		return m.readLosses()
 	}

@@ -44,6 +44,8 @@ type ParamSet struct {
 	Step      int // Adam steps taken
 
 	values, grads, m, v Tensor
+	// avg is the moving average of values (Config.EMA); nil without one.
+	avg Tensor
 }
 
 // NewParamSet starts an empty trainable set; layers add to it, then Allocate.
@@ -156,4 +158,51 @@ func (s *ParamSet) Grads(be Backend) []float32 {
 	g := make([]float32, s.size)
 	be.Download(g, s.grads)
 	return g
+}
+
+// TrackAverage gives the set a moving average of its values, starting at
+// their current ones.
+func (s *ParamSet) TrackAverage(be Backend) {
+	s.avg = be.Alloc(s.size)
+	s.ResetAverage(be)
+}
+
+// ResetAverage restarts the average at the current values.
+func (s *ParamSet) ResetAverage(be Backend) {
+	be.Zero(s.avg)
+	be.Axpy(s.avg, 1, s.values)
+}
+
+// UpdateAverage moves the average towards the values: avg = d·avg + (1−d)·values,
+// as two Axpy calls (the first scales avg in place), so the GPU needs no
+// kernel of its own for it.
+func (s *ParamSet) UpdateAverage(be Backend, d float32) {
+	be.Axpy(s.avg, d-1, s.avg)
+	be.Axpy(s.avg, 1-d, s.values)
+}
+
+// Average returns a host copy of the moving average, nil without one.
+func (s *ParamSet) Average(be Backend) []float32 {
+	if s.avg == nil {
+		return nil
+	}
+	a := make([]float32, s.size)
+	be.Download(a, s.avg)
+	return a
+}
+
+// SetAverage replaces the moving average (from a checkpoint).
+func (s *ParamSet) SetAverage(be Backend, a []float32) error {
+	if s.avg == nil || len(a) != s.size {
+		return fmt.Errorf("parameter set %q holds %d values, got an average of %d", s.Name, s.size, len(a))
+	}
+	be.Upload(s.avg, a)
+	return nil
+}
+
+// UseAverage replaces the values by their moving average: the set becomes
+// the averaged model, for using, not for training on.
+func (s *ParamSet) UseAverage(be Backend) {
+	be.Zero(s.values)
+	be.Axpy(s.values, 1, s.avg)
 }

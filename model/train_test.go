@@ -85,13 +85,16 @@ func tinyImages(n int, seed uint64) *dataset.Memory {
 // exactly the weights, optimizer state, running statistics and loss history
 // of one that ran straight through.
 func TestResumeEqualsUninterrupted(t *testing.T) {
-	for _, model := range []string{"csvae", "condvae-info", "vae", "csvae-conv"} {
+	for _, model := range []string{"csvae", "condvae-info", "vae", "csvae-conv", "csvae-conv-ema"} {
 		t.Run(model, func(t *testing.T) {
 			cfg, train, test := smallRun(t, model)
-			if model == "csvae-conv" {
+			if strings.HasPrefix(model, "csvae-conv") {
 				cfg = ImageConfig("csvae", 8, []string{"a", "b"})
 				cfg.ConvChannels, cfg.Dz, cfg.Epochs, cfg.Batch, cfg.CkptEvery = []int{4, 8}, 4, 3, 64, 1
 				train, test = tinyImages(500, 1), tinyImages(100, 2)
+			}
+			if model == "csvae-conv-ema" {
+				cfg.EMA = 0.9 // the average is in the checkpoint, and resumes exactly too
 			}
 			straight := t.TempDir()
 			trainFor(t, straight, cfg, train, test, 0)

@@ -207,7 +207,7 @@ type editRun struct {
 }
 
 func openEditRun(c *cli.Context, be model.Backend, dir string) (*editRun, error) {
-	net, pos, err := openRun(be, dir)
+	net, pos, err := openRun(c, be, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +277,7 @@ func manipulateCommand() *cli.Command {
 			"meant to have (the reconstructions too, as edit \"none\").",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "run directory written by train (an image run)"},
-			movedDataFlag,
+			movedDataFlag, rawWeightsFlag,
 			&cli.StringSliceFlag{Name: "attr", Usage: "NAME=0 or NAME=1 (repeatable; NAME=1+OTHER=0 for a joint edit)"},
 			&cli.IntFlag{Name: "n", Value: 8, Usage: "input images in the grid (half with the first edited attribute where possible)"},
 			&cli.StringFlag{Name: "out", Usage: "PNG file to write (default: RUN/manipulate.png)"},
@@ -421,7 +421,7 @@ func traverseCommand() *cli.Command {
 			"the range of the test images' w_j.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "run directory of a csvae or csvae-noadv image run"},
-			movedDataFlag,
+			movedDataFlag, rawWeightsFlag,
 			&cli.StringFlag{Name: "attr", Usage: "the attribute whose subspace to traverse"},
 			&cli.IntFlag{Name: "steps", Value: 7, Usage: "grid points per coordinate"},
 			&cli.IntFlag{Name: "n", Value: 3, Usage: "input images"},
@@ -443,7 +443,7 @@ func traverse(c *cli.Context) error {
 	if c.String("attr") == "" {
 		return fmt.Errorf("--attr NAME is required")
 	}
-	net, _, err := openRun(be, c.String("run"))
+	net, _, err := openRun(c, be, c.String("run"))
 	if err != nil {
 		return err
 	}
@@ -555,7 +555,7 @@ func interpolateCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "run directory of an image run"},
 			&cli.StringFlag{Name: "run2", Usage: "a second run on the same data, shown beside the first"},
-			movedDataFlag,
+			movedDataFlag, rawWeightsFlag,
 			&cli.StringFlag{Name: "attr", Usage: "the attribute to interpolate"},
 			&cli.IntFlag{Name: "steps", Value: 7, Usage: "points along the line, ends included"},
 			&cli.IntFlag{Name: "n", Value: 4, Usage: "input images"},

@@ -20,7 +20,7 @@ func encodeCommand() *cli.Command {
 			"dimensions of its latent and w0.. the last 2k, the split the reference study used.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "run directory written by train"},
-			movedDataFlag,
+			movedDataFlag, rawWeightsFlag,
 			&cli.StringFlag{Name: "split", Value: "test", Usage: "train, valid (image data) or test"},
 			&cli.StringFlag{Name: "out", Usage: "CSV file to write"},
 			&cli.BoolFlag{Name: "sample", Usage: "draw z and w from the posterior instead of taking its mean"},
@@ -35,7 +35,7 @@ func encode(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	net, _, err := openRun(be, c.String("run"))
+	net, _, err := openRun(c, be, c.String("run"))
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func evalCommand() *cli.Command {
 			"Several --run flags give one table." + editEvalDescription,
 		Flags: append(append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "run", Usage: "run directory written by train (repeatable)"},
-			movedDataFlag,
+			movedDataFlag, rawWeightsFlag,
 			&cli.StringFlag{Name: "split", Value: "test", Usage: "train, valid (image data) or test"},
 			&cli.Uint64Flag{Name: "seed", Usage: "seed of the first draw of latent samples (default: derived from the run's seed)"},
 			&cli.IntFlag{Name: "draws", Value: 10, Usage: "independent posterior draws to average the estimate over"},
@@ -62,7 +62,7 @@ func evaluate(c *cli.Context) error {
 	}
 	var results []evalResult
 	for _, dir := range runs {
-		net, pos, err := openRun(be, dir)
+		net, pos, err := openRun(c, be, dir)
 		if err != nil {
 			return err
 		}

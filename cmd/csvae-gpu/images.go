@@ -119,6 +119,7 @@ func sampleCommand() *cli.Command {
 			"base rate, for condvae the labels themselves; one column per draw, rows labelled.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "run directory written by train"},
+			rawWeightsFlag,
 			&cli.StringFlag{Name: "out", Usage: "PNG file to write"},
 			&cli.IntFlag{Name: "n", Value: 32, Usage: "number of samples"},
 			&cli.Uint64Flag{Name: "seed", Value: 1},
@@ -128,7 +129,7 @@ func sampleCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			net, _, err := openRun(be, c.String("run"))
+			net, _, err := openRun(c, be, c.String("run"))
 			if err != nil {
 				return err
 			}
@@ -195,7 +196,7 @@ func reconstructCommand() *cli.Command {
 		Usage: "write test images beside their reconstructions (posterior means) as a PNG grid",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "run directory written by train"},
-			movedDataFlag,
+			movedDataFlag, rawWeightsFlag,
 			&cli.StringFlag{Name: "out", Usage: "PNG file to write"},
 			&cli.StringFlag{Name: "split", Value: "test", Usage: "train, valid (image data) or test"},
 			&cli.IntFlag{Name: "n", Value: 16, Usage: "number of images"},
@@ -205,7 +206,7 @@ func reconstructCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			net, _, err := openRun(be, c.String("run"))
+			net, _, err := openRun(c, be, c.String("run"))
 			if err != nil {
 				return err
 			}

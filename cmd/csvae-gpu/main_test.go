@@ -231,3 +231,39 @@ func TestToyRecipeSeparatesLabel(t *testing.T) {
 		t.Errorf("csvae: KL in z %.3f (want <= 0.1), in w %.2f (want >= 1.3)", kl.Z, kl.W)
 	}
 }
+
+// A run trained with --ema is used through its averaged weights, and
+// --raw-weights takes the last step's; a run without one is the same
+// either way.
+func TestMovingAverageWeights(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains")
+	}
+	codes := func(dir string, extra ...string) string {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "z.csv")
+		if _, stderr, code := run(t, append([]string{"encode", "--run", dir, "--out", out}, extra...)...); code != 0 {
+			t.Fatal(stderr)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, ema := range []string{"0", "0.9"} {
+		dir := filepath.Join(t.TempDir(), "run")
+		if _, stderr, code := run(t, "train", "--model", "csvae", "--out", dir, "--epochs", "2", "--ema", ema, "--quiet"); code != 0 {
+			t.Fatal(stderr)
+		}
+		if differ := codes(dir) != codes(dir, "--raw-weights"); differ != (ema != "0") {
+			t.Errorf("--ema %s: codes with and without --raw-weights differ: %v", ema, differ)
+		}
+		if _, stderr, code := run(t, "train", "--resume", dir, "--ema", "0.5"); code == 0 || !strings.Contains(stderr, "--ema cannot change when resuming") {
+			t.Errorf("changing --ema on resume: exit %d, %s", code, stderr)
+		}
+	}
+	if _, stderr, code := run(t, "train", "--model", "csvae", "--out", filepath.Join(t.TempDir(), "x"), "--ema", "1"); code == 0 || !strings.Contains(stderr, "ema must be a decay in [0, 1)") {
+		t.Errorf("--ema 1: exit %d, %s", code, stderr)
+	}
+}

@@ -11,8 +11,22 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// openRun loads the model saved in a run directory.
-func openRun(be model.Backend, dir string) (*model.Net, model.Position, error) {
+// rawWeightsFlag lets the commands that use a trained run take the weights
+// of its last step instead of their moving average (train --ema).
+var rawWeightsFlag = &cli.BoolFlag{Name: "raw-weights", Usage: "of a run trained with --ema: use the last step's weights, not their moving average"}
+
+// openRun loads the model saved in a run directory: for a run trained with
+// --ema, its averaged weights unless --raw-weights asks for the last step's.
+func openRun(c *cli.Context, be model.Backend, dir string) (*model.Net, model.Position, error) {
+	net, pos, err := openRunRaw(be, dir)
+	if err == nil && !c.Bool("raw-weights") {
+		net.UseAverage()
+	}
+	return net, pos, err
+}
+
+// openRunRaw loads the model saved in a run directory as its last step left it.
+func openRunRaw(be model.Backend, dir string) (*model.Net, model.Position, error) {
 	if dir == "" {
 		return nil, model.Position{}, fmt.Errorf("--run is required: a directory written by csvae-gpu train")
 	}

@@ -51,6 +51,7 @@ func trainCommand() *cli.Command {
 			&cli.IntFlag{Name: "adv-steps", Value: 1, Usage: "adversary updates per batch (the extra ones on the same codes)"},
 			&cli.Float64Flag{Name: "mean-gap", Usage: "weight of a penalty on the gap between the class means of z per label (not in the paper; 0: off)"},
 			&cli.StringFlag{Name: "mean-gap-attrs", Usage: "comma-separated attributes the --mean-gap penalty applies to (default: all of --attrs)"},
+			&cli.Float64Flag{Name: "ema", Usage: "keep a moving average of the weights, decay per step (e.g. 0.995: about the last 200 steps), which the other commands then use (not in the paper; 0: off; losses.csv and the training plots follow the raw weights)"},
 			&cli.IntFlag{Name: "dz", Value: d.Dz, Usage: "dimension of z (image datasets: 64 unless set)"},
 			&cli.IntFlag{Name: "hidden", Value: d.Hidden, Usage: "width of every MLP hidden layer"},
 			&cli.IntFlag{Name: "layers", Value: d.Layers, Usage: "hidden layers per MLP"},
@@ -240,6 +241,7 @@ func configFromFlags(c *cli.Context) (model.Config, error) {
 	cfg.AdvBalance = c.Bool("adv-balance")
 	cfg.AdvOnMean = c.Bool("adv-on-mean")
 	cfg.MeanGap = c.Float64("mean-gap")
+	cfg.EMA = c.Float64("ema")
 	if s := c.String("mean-gap-attrs"); s != "" {
 		cfg.MeanGapAttrs = strings.Split(s, ",")
 	}
@@ -273,10 +275,11 @@ func configFromFlags(c *cli.Context) (model.Config, error) {
 
 // initFrom copies the convolutional layers of a trained run into net.
 func initFrom(net *model.Net, be model.Backend, dir string) error {
-	src, _, err := openRun(be, dir)
+	src, _, err := openRunRaw(be, dir)
 	if err != nil {
 		return fmt.Errorf("--init-from: %w", err)
 	}
+	src.UseAverage() // a run trained with --ema is its averaged weights
 	copied, err := net.CopyLayers(src, "trunk.", "dec.up.")
 	if err != nil {
 		return fmt.Errorf("--init-from %s: %w", dir, err)
@@ -322,7 +325,7 @@ func resumeRun(c *cli.Context, be model.Backend, dir string) (*model.Trainer, *s
 	if _, err := os.Stat(ckpt); err != nil {
 		return nil, nil, fmt.Errorf("--resume %s: no checkpoint there (%v)", dir, unwrapPath(err))
 	}
-	for _, f := range []string{"model", "dataset", "attrs", "image-size", "synth-n", "init-from", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "adv-on-mean", "adv-steps", "mean-gap", "mean-gap-attrs", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
+	for _, f := range []string{"model", "dataset", "attrs", "image-size", "synth-n", "init-from", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "adv-on-mean", "adv-steps", "mean-gap", "mean-gap-attrs", "ema", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
 		if c.IsSet(f) {
 			return nil, nil, fmt.Errorf("--%s cannot change when resuming; only --epochs, --checkpoint-every, --checkpoint-steps, --plot-every and --data (where the same data is now) can", f)
 		}
