@@ -24,7 +24,8 @@
 #   VAE_DZ   the same for the vae that pretrains them and is the vae baseline (default: DZ; 64 for
 #            makeup-keep.sh). The vae's latent is VAE_DZ plus two per attribute.
 #   EMA      csvae's moving average of its weights, decay per step (train --ema; not in
-#            the paper), which every command then uses: default 0 (off).
+#            the paper), which every command then uses: default 0 (off), and 0.995 for
+#            male-keep-makeup.sh at SIZE=small.
 #   MODELS   models compared besides the vae (default: csvae condvae condvae-info;
 #            add csvae-noadv for the ablation).
 #
@@ -88,8 +89,8 @@ ADV_STEPS=${ADV_STEPS:-5}
 # Male on two seeds (experiments/README.md, "Closing the mean gap").
 MEAN_GAP=${MEAN_GAP:-0}
 MEAN_GAP_ATTRS=${MEAN_GAP_ATTRS:-}
-# csvae's moving average of its weights: off unless set (experiments/README.md,
-# "Weight averaging").
+# csvae's moving average of its weights: off except where a recipe sets it,
+# chosen for Male on six seeds (experiments/README.md, "Weight averaging").
 EMA=${EMA:-0}
 # The size of z: the design's 64 unless a recipe chose another on
 # validation splits (makeup-keep.sh).
