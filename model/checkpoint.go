@@ -119,7 +119,7 @@ func LoadCheckpoint(path string, be Backend, maxBatch int) (*Net, Position, erro
 			}
 			copy(values[p.off:], v)
 		}
-		if net.Cfg.EMA > 0 && ps != net.Adv {
+		if ps.avg != nil { // the sets NewNet gave an average, as saved
 			t, ok := f.Get("ema." + ps.Name)
 			if !ok {
 				return nil, pos, bad("the moving average ema.%s is missing", ps.Name)
