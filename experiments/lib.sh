@@ -26,6 +26,8 @@
 #   EMA      csvae's moving average of its weights, decay per step (train --ema; not in
 #            the paper), which every command then uses: default 0 (off), and 0.995 for
 #            male-keep-makeup.sh at SIZE=small.
+#   BALANCE  csvae's training draws favouring rare label combinations, power P (train
+#            --balance; not in the paper): default 0 (off, the usual shuffle).
 #   MODELS   models compared besides the vae (default: csvae condvae condvae-info;
 #            add csvae-noadv for the ablation).
 #
@@ -92,6 +94,8 @@ MEAN_GAP_ATTRS=${MEAN_GAP_ATTRS:-}
 # csvae's moving average of its weights: off except where a recipe sets it,
 # chosen for Male on six seeds (experiments/README.md, "Weight averaging").
 EMA=${EMA:-0}
+# csvae's draws of rare label combinations: off except where a recipe sets it.
+BALANCE=${BALANCE:-0}
 # The size of z: the design's 64 unless a recipe chose another on
 # validation splits (makeup-keep.sh).
 DZ=${DZ:-64}
@@ -168,13 +172,13 @@ train_model() {
   local dir=$1 model=$2 attrs=$3
   shift 3
   # The models with an adversary update it ADV_STEPS times per batch.
-  local steps=1 gap=0 gap_attrs="" dz=$DZ ema=0
+  local steps=1 gap=0 gap_attrs="" dz=$DZ ema=0 balance=0
   [ "$model" = vae ] && dz=$VAE_DZ
   case $model in csvae | condvae-info) steps=$ADV_STEPS ;; esac
-  [ "$model" = csvae ] && gap=$MEAN_GAP gap_attrs=$MEAN_GAP_ATTRS ema=$EMA
+  [ "$model" = csvae ] && gap=$MEAN_GAP gap_attrs=$MEAN_GAP_ATTRS ema=$EMA balance=$BALANCE
   if [ -f "$dir/checkpoint.safetensors" ]; then
     # A run of another recipe would be resumed as it is and scored as this one.
-    local cfg have_betas have_steps have_gap have_attrs have_dz have_ema want_attrs=""
+    local cfg have_betas have_steps have_gap have_attrs have_dz have_ema have_balance want_attrs=""
     cfg=$(tr -d ' \n' <"$dir/config.json")
     have_betas=$(grep -o '"betas":\[[^]]*\]' <<<"$cfg" || true)
     have_steps=$(grep -o '"adv_steps":[0-9]*' <<<"$cfg" | cut -d: -f2 || true)
@@ -182,10 +186,11 @@ train_model() {
     have_attrs=$(grep -o '"mean_gap_attrs":\[[^]]*\]' <<<"$cfg" | tr -d '"' | cut -d: -f2 | tr -d '[]' || true)
     have_dz=$(grep -o '"dz":[0-9]*' <<<"$cfg" | cut -d: -f2 || true)
     have_ema=$(grep -o '"ema":[0-9.e+-]*' <<<"$cfg" | cut -d: -f2 || true)
+    have_balance=$(grep -o '"balance":[0-9.e+-]*' <<<"$cfg" | cut -d: -f2 || true)
     [ "$gap" != 0 ] && want_attrs=$gap_attrs
     [ "${have_steps:-1}" = 0 ] && have_steps=1
-    if [ "$have_betas" != "\"betas\":[$BETAS]" ] || [ "${have_steps:-1}" != "$steps" ] || [ "${have_gap:-0}" != "$gap" ] || [ "$have_attrs" != "$want_attrs" ] || [ "$have_dz" != "$dz" ] || [ "${have_ema:-0}" != "$ema" ]; then
-      echo "$dir was trained with ${have_betas:-no betas}, ${have_steps:-1} adversary steps, mean gap ${have_gap:-0} (${have_attrs:-all attributes}), Dz ${have_dz:-?} and EMA ${have_ema:-0}, this recipe uses [$BETAS], $steps, $gap (${want_attrs:-all attributes}), $dz and $ema: set OUT to a new directory" >&2
+    if [ "$have_betas" != "\"betas\":[$BETAS]" ] || [ "${have_steps:-1}" != "$steps" ] || [ "${have_gap:-0}" != "$gap" ] || [ "$have_attrs" != "$want_attrs" ] || [ "$have_dz" != "$dz" ] || [ "${have_ema:-0}" != "$ema" ] || [ "${have_balance:-0}" != "$balance" ]; then
+      echo "$dir was trained with ${have_betas:-no betas}, ${have_steps:-1} adversary steps, mean gap ${have_gap:-0} (${have_attrs:-all attributes}), Dz ${have_dz:-?}, EMA ${have_ema:-0} and balance ${have_balance:-0}, this recipe uses [$BETAS], $steps, $gap (${want_attrs:-all attributes}), $dz, $ema and $balance: set OUT to a new directory" >&2
       exit 1
     fi
     say "$model: resume $dir (up to $EPOCHS epochs)"
@@ -193,7 +198,7 @@ train_model() {
   else
     say "$model: train $dir ($EPOCHS epochs)"
     "$BIN" train --model "$model" --dataset celeba --data "$DATA" --image-size "$IMG" --attrs "$attrs" \
-      --epochs "$EPOCHS" --seed "$SEED" --dz "$dz" "${RECIPE[@]}" --adv-steps "$steps" --mean-gap "$gap" ${gap_attrs:+--mean-gap-attrs "$gap_attrs"} --ema "$ema" --out "$dir" --quiet "${DEV[@]}" "$@"
+      --epochs "$EPOCHS" --seed "$SEED" --dz "$dz" "${RECIPE[@]}" --adv-steps "$steps" --mean-gap "$gap" ${gap_attrs:+--mean-gap-attrs "$gap_attrs"} --ema "$ema" --balance "$balance" --out "$dir" --quiet "${DEV[@]}" "$@"
   fi
 }
 
@@ -259,8 +264,9 @@ report() {
     echo "Run attributes: $attrs. Edited: $edit. Kept: ${keep:-every other attribute the classifier knows}."
     echo "Recipe: \`--dz $DZ ${RECIPE[*]}\` (the vae: \`--dz $VAE_DZ\`), and \`--adv-steps $ADV_STEPS\` for csvae and condvae-info; csvae, condvae and condvae-info start from the vae's convolutions."
     [ "$EMA" != 0 ] && echo "csvae also trains with \`--ema $EMA\`, and is scored, edited and drawn with that moving average of its weights (not in the paper)."
+    [ "$BALANCE" != 0 ] && echo "csvae also trains with \`--balance $BALANCE\`: each epoch draws its examples favouring rare label combinations (not in the paper)."
     [ "$MEAN_GAP" != 0 ] && echo "csvae also trains with \`--mean-gap $MEAN_GAP${MEAN_GAP_ATTRS:+ --mean-gap-attrs $MEAN_GAP_ATTRS}\` (a penalty on the gap between z's class means; not in the paper)."
-    echo "Reproduce: \`SIZE=$SIZE EPOCHS=$EPOCHS OUT=$OUT SEED=$SEED DZ=$DZ VAE_DZ=$VAE_DZ BETAS=$BETAS ADV_STEPS=$ADV_STEPS MEAN_GAP=$MEAN_GAP${MEAN_GAP_ATTRS:+ MEAN_GAP_ATTRS=$MEAN_GAP_ATTRS} EMA=$EMA bash experiments/$(basename "$0")\`."
+    echo "Reproduce: \`SIZE=$SIZE EPOCHS=$EPOCHS OUT=$OUT SEED=$SEED DZ=$DZ VAE_DZ=$VAE_DZ BETAS=$BETAS ADV_STEPS=$ADV_STEPS MEAN_GAP=$MEAN_GAP${MEAN_GAP_ATTRS:+ MEAN_GAP_ATTRS=$MEAN_GAP_ATTRS} EMA=$EMA BALANCE=$BALANCE bash experiments/$(basename "$0")\`."
     echo
     echo "## Scores"
     echo

@@ -73,6 +73,13 @@ type Config struct {
 	// its recent moves, which the average smooths out. Not in the paper; 0
 	// is off. Training itself is unchanged.
 	EMA float64 `json:"ema,omitempty"`
+	// Balance, when above 0, draws the training examples of every epoch
+	// with replacement, each with probability proportional to (count of
+	// its label combination)^−Balance (dataset.BalanceWeights), instead
+	// of a permutation: an edit asks the decoder for combinations the data
+	// holds few of (a man with makeup), and this shows it more of them.
+	// Not in the paper; 0 is off, 1 draws every combination equally often.
+	Balance float64 `json:"balance,omitempty"`
 
 	Batch     int     `json:"batch"`
 	Epochs    int     `json:"epochs"`
@@ -209,6 +216,9 @@ func (c Config) Validate() error {
 	}
 	if !(c.EMA >= 0 && c.EMA < 1) {
 		return fmt.Errorf("ema must be a decay in [0, 1), got %g", c.EMA)
+	}
+	if !(c.Balance >= 0 && c.Balance <= 1) {
+		return fmt.Errorf("balance must be a power in [0, 1], got %g", c.Balance)
 	}
 	if c.AdvSteps > 1 && c.Adversary() == "" {
 		return fmt.Errorf("adv_steps needs a model with an adversary (csvae, condvae-info), not %s", c.Model)

@@ -77,6 +77,13 @@ func (t *Trainer) Run(ctx context.Context) error {
 	}
 	ckpt := filepath.Join(t.Dir, CheckpointFile)
 	b := newBatcher(net, t.Train)
+	var weights []float64
+	if cfg.Balance > 0 {
+		var err error
+		if weights, _, err = dataset.BalanceWeights(t.Train, cfg.Balance); err != nil {
+			return err
+		}
+	}
 	elapsed := 0.0
 	if len(t.History) > 0 {
 		elapsed = t.History[len(t.History)-1].Seconds
@@ -84,6 +91,9 @@ func (t *Trainer) Run(ctx context.Context) error {
 	began := time.Now()
 	for t.Pos.Epoch < cfg.Epochs {
 		batches := dataset.Batches(t.Train.Len(), cfg.Batch, true, cfg.Seed, t.Pos.Epoch)
+		if weights != nil {
+			batches = dataset.WeightedBatches(weights, cfg.Batch, cfg.Seed, t.Pos.Epoch)
+		}
 		for t.Pos.Batch < len(batches) {
 			if ctx.Err() != nil {
 				if err := SaveCheckpoint(ckpt, net, t.Pos); err != nil {

@@ -81,13 +81,72 @@ func tinyImages(n int, seed uint64) *dataset.Memory {
 	return m
 }
 
+// recordingSplit counts how often Fill hands out each example. It reads
+// labels without Fill, as a cache does, so only training's loads count.
+type recordingSplit struct {
+	*dataset.Memory
+	seen []int
+}
+
+func (r *recordingSplit) Fill(idx []int, x, y []float32) {
+	for _, i := range idx {
+		r.seen[i]++
+	}
+	r.Memory.Fill(idx, x, y)
+}
+
+func (r *recordingSplit) Label(i, a int) int { return int(r.Y[i*len(r.Names)+a] + 0.5) }
+
+// With --balance 1 the trainer draws each label combination about equally
+// often; without it, every example once an epoch.
+func TestBalanceDrawsRareCombinations(t *testing.T) {
+	cfg, train, test := smallRun(t, "csvae")
+	cfg.Epochs = 4
+	rare, n := 0, train.Len()
+	for _, y := range train.Y {
+		rare += int(y)
+	}
+	if rare < 20 || rare > n/4 {
+		t.Fatalf("the swiss roll's label 1 is on %d of %d points, want a rare but present class", rare, n)
+	}
+	for _, power := range []float64{0, 1} {
+		cfg.Balance = power
+		rec := &recordingSplit{Memory: train, seen: make([]int, n)}
+		trainFor(t, t.TempDir(), cfg, rec, test, 0)
+		drawn, ofRare := 0, 0
+		for i, c := range rec.seen {
+			drawn += c
+			if train.Y[i] == 1 {
+				ofRare += c
+			}
+			if power == 0 && c != cfg.Epochs {
+				t.Fatalf("power 0: example %d drawn %d times in %d epochs, want once an epoch", i, c, cfg.Epochs)
+			}
+		}
+		if drawn != n*cfg.Epochs {
+			t.Fatalf("power %g: %d draws in %d epochs of %d examples", power, drawn, cfg.Epochs, n)
+		}
+		got, want := float64(ofRare)/float64(drawn), float64(rare)/float64(n)
+		if power == 1 {
+			want = 0.5
+		}
+		// Five standard errors of a share over the draws.
+		if se := math.Sqrt(want * (1 - want) / float64(drawn)); math.Abs(got-want) > 5*se {
+			t.Errorf("power %g: label 1 is %.3f of the draws, want %.3f", power, got, want)
+		}
+	}
+}
+
 // A run interrupted mid-epoch and resumed from its checkpoint must end with
 // exactly the weights, optimizer state, running statistics and loss history
 // of one that ran straight through.
 func TestResumeEqualsUninterrupted(t *testing.T) {
-	for _, model := range []string{"csvae", "condvae-info", "vae", "csvae-conv", "csvae-conv-ema"} {
+	for _, model := range []string{"csvae", "condvae-info", "vae", "csvae-conv", "csvae-conv-ema", "csvae-balance"} {
 		t.Run(model, func(t *testing.T) {
-			cfg, train, test := smallRun(t, model)
+			cfg, train, test := smallRun(t, strings.TrimSuffix(model, "-balance"))
+			if model == "csvae-balance" {
+				cfg.Balance = 1 // the weighted draws depend on the epoch alone
+			}
 			if strings.HasPrefix(model, "csvae-conv") {
 				cfg = ImageConfig("csvae", 8, []string{"a", "b"})
 				cfg.ConvChannels, cfg.Dz, cfg.Epochs, cfg.Batch, cfg.CkptEvery = []int{4, 8}, 4, 3, 64, 1

@@ -272,9 +272,10 @@ func TestRecipeEndToEnd(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "runs")
-	// csvae with a moving average of its weights, as male-keep-makeup.sh's.
+	// csvae with a moving average of its weights and balanced draws, as
+	// male-keep-makeup.sh's.
 	recipe := func(extra ...string) (string, error) {
-		return tinyScript(dir, out, []string{"eyeglasses.sh"}, append([]string{"EMA=0.9"}, extra...)...)
+		return tinyScript(dir, out, []string{"eyeglasses.sh"}, append([]string{"EMA=0.9", "BALANCE=0.5"}, extra...)...)
 	}
 	// The compared models with a z of their own size, as makeup-keep.sh's.
 	if log, err := recipe("DZ=8", "VAE_DZ=64"); err != nil {
@@ -337,25 +338,31 @@ func TestRecipeEndToEnd(t *testing.T) {
 	if !strings.Contains(string(report), "`--dz 8 ") || !strings.Contains(string(report), "VAE_DZ=64") {
 		t.Errorf("report.md does not name the sizes of z (--dz 8, VAE_DZ=64):\n%s", report)
 	}
-	// So is csvae's moving average of its weights.
+	// So are csvae's moving average of its weights and its balanced draws.
 	for m, want := range map[string]float64{"vae": 0, "csvae": 0.9, "condvae": 0, "condvae-info": 0} {
-		if cfg, err := model.LoadConfig(filepath.Join(exp, m, model.ConfigFile)); err != nil || cfg.EMA != want {
-			t.Errorf("%s trained with EMA %g (err %v), want %g", m, cfg.EMA, err, want)
+		if cfg, err := model.LoadConfig(filepath.Join(exp, m, model.ConfigFile)); err != nil || cfg.EMA != want || cfg.Balance != want/0.9*0.5 {
+			t.Errorf("%s trained with EMA %g and balance %g (err %v), want %g and %g", m, cfg.EMA, cfg.Balance, err, want, want/0.9*0.5)
 		}
 	}
-	if !strings.Contains(string(report), "`--ema 0.9`") || !strings.Contains(string(report), "EMA=0.9 ") {
-		t.Errorf("report.md does not name csvae's moving average (--ema 0.9):\n%s", report)
+	for _, want := range []string{"`--ema 0.9`", "EMA=0.9 ", "`--balance 0.5`", "BALANCE=0.5 "} {
+		if !strings.Contains(string(report), want) {
+			t.Errorf("report.md does not name csvae's %s:\n%s", want, report)
+		}
 	}
 	ckpt = filepath.Join(exp, "csvae", "checkpoint.safetensors")
 	if before, err = os.ReadFile(ckpt); err != nil {
 		t.Fatal(err)
 	}
 	log, err = recipe("DZ=8", "VAE_DZ=64", "EMA=0.99")
-	if err == nil || !strings.Contains(log, "csvae was trained with") || !strings.Contains(log, "EMA 0.9,") || !strings.Contains(log, ", 8 and 0.99:") {
+	if err == nil || !strings.Contains(log, "csvae was trained with") || !strings.Contains(log, "EMA 0.9 and") || !strings.Contains(log, ", 8, 0.99 and 0.5:") {
 		t.Errorf("recipe over runs of another moving average: err %v, output\n%s\nwant csvae refused, naming both", err, log)
 	}
+	log, err = recipe("DZ=8", "VAE_DZ=64", "BALANCE=1")
+	if err == nil || !strings.Contains(log, "csvae was trained with") || !strings.Contains(log, "balance 0.5,") || !strings.Contains(log, ", 8, 0.9 and 1:") {
+		t.Errorf("recipe over runs of other balanced draws: err %v, output\n%s\nwant csvae refused, naming both", err, log)
+	}
 	log, err = recipe("DZ=32", "VAE_DZ=64")
-	if err == nil || !strings.Contains(log, "csvae was trained with") || !strings.Contains(log, "Dz 8") || !strings.Contains(log, ", 32 and 0.9:") {
+	if err == nil || !strings.Contains(log, "csvae was trained with") || !strings.Contains(log, "Dz 8") || !strings.Contains(log, ", 32, 0.9 and 0.5:") {
 		t.Errorf("recipe over runs of another size of z: err %v, output\n%s\nwant csvae refused, naming both sizes", err, log)
 	}
 	if after, err := os.ReadFile(ckpt); err != nil || !slices.Equal(before, after) {

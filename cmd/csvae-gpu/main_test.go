@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/csvae-gpu/csvae-gpu/metrics"
+	"github.com/csvae-gpu/csvae-gpu/model"
 )
 
 var binary string
@@ -265,5 +266,31 @@ func TestMovingAverageWeights(t *testing.T) {
 	}
 	if _, stderr, code := run(t, "train", "--model", "csvae", "--out", filepath.Join(t.TempDir(), "x"), "--ema", "1"); code == 0 || !strings.Contains(stderr, "ema must be a decay in [0, 1)") {
 		t.Errorf("--ema 1: exit %d, %s", code, stderr)
+	}
+}
+
+func TestBalanceFlag(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	_, stderr, code := run(t, "train", "--model", "csvae", "--out", dir, "--epochs", "1", "--balance", "0.5", "--quiet")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	// The swiss roll's label 1 is on 14% of the points; at power 0.5 it
+	// is drawn as sqrt(14.05)/(sqrt(14.05)+sqrt(85.95)) = 28.8% of them.
+	if !strings.Contains(stderr, "rarest x1>=10=1: 1405 examples, 14.05% of the data, 28.79% of the draws") {
+		t.Errorf("train --balance did not say what it draws:\n%s", stderr)
+	}
+	cfg, err := model.LoadConfig(filepath.Join(dir, model.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Balance != 0.5 {
+		t.Errorf("config.json records balance %g, want 0.5", cfg.Balance)
+	}
+	if _, stderr, code := run(t, "train", "--resume", dir, "--balance", "1"); code == 0 || !strings.Contains(stderr, "--balance cannot change when resuming") {
+		t.Errorf("changing --balance on resume: exit %d, %s", code, stderr)
+	}
+	if _, stderr, code := run(t, "train", "--model", "csvae", "--out", filepath.Join(t.TempDir(), "x"), "--balance", "2"); code == 0 || !strings.Contains(stderr, "balance must be a power in [0, 1]") {
+		t.Errorf("--balance 2: exit %d, %s", code, stderr)
 	}
 }

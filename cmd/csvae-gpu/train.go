@@ -52,6 +52,7 @@ func trainCommand() *cli.Command {
 			&cli.Float64Flag{Name: "mean-gap", Usage: "weight of a penalty on the gap between the class means of z per label (not in the paper; 0: off)"},
 			&cli.StringFlag{Name: "mean-gap-attrs", Usage: "comma-separated attributes the --mean-gap penalty applies to (default: all of --attrs)"},
 			&cli.Float64Flag{Name: "ema", Usage: "keep a moving average of the weights, decay per step (e.g. 0.995: about the last 200 steps), which the other commands then use (not in the paper; 0: off; losses.csv and the training plots follow the raw weights)"},
+			&cli.Float64Flag{Name: "balance", Usage: "draw each epoch's examples with probability proportional to (count of their label combination)^-P, so that rare combinations (a man with makeup) are seen more often (not in the paper; 0: off, the usual shuffle; 1: every combination equally often)"},
 			&cli.IntFlag{Name: "dz", Value: d.Dz, Usage: "dimension of z (image datasets: 64 unless set)"},
 			&cli.IntFlag{Name: "hidden", Value: d.Hidden, Usage: "width of every MLP hidden layer"},
 			&cli.IntFlag{Name: "layers", Value: d.Layers, Usage: "hidden layers per MLP"},
@@ -89,6 +90,11 @@ func train(c *cli.Context) error {
 	cfg := t.Net.Cfg
 	fmt.Fprintf(os.Stderr, "%s on %s: %d train / %d test examples, %d parameters (+%d adversary), device %s, run %s\n",
 		cfg.Model, cfg.Dataset, t.Train.Len(), t.Test.Len(), t.Net.Main.Size(), advSize(t.Net), be.Name(), t.Dir)
+	if cfg.Balance > 0 {
+		if err := describeBalance(t.Train, cfg.Balance); err != nil {
+			return err
+		}
+	}
 	rep, err := newReporter(t.Dir, t.Net, t.Test, t.Pos.Epoch)
 	if err != nil {
 		return err
@@ -242,6 +248,7 @@ func configFromFlags(c *cli.Context) (model.Config, error) {
 	cfg.AdvOnMean = c.Bool("adv-on-mean")
 	cfg.MeanGap = c.Float64("mean-gap")
 	cfg.EMA = c.Float64("ema")
+	cfg.Balance = c.Float64("balance")
 	if s := c.String("mean-gap-attrs"); s != "" {
 		cfg.MeanGapAttrs = strings.Split(s, ",")
 	}
@@ -271,6 +278,23 @@ func configFromFlags(c *cli.Context) (model.Config, error) {
 		return cfg, check.Validate()
 	}
 	return cfg, cfg.Validate()
+}
+
+// describeBalance says how --balance changes what an epoch shows: the
+// commonest and the rarest label combination, their share of the data and
+// of the draws.
+func describeBalance(s dataset.Split, power float64) error {
+	_, combos, err := dataset.BalanceWeights(s, power)
+	if err != nil {
+		return err
+	}
+	n := float64(s.Len())
+	line := func(c dataset.Combo) string {
+		return fmt.Sprintf("%s: %d examples, %.2f%% of the data, %.2f%% of the draws", c.String(s.Attrs()), c.Count, 100*float64(c.Count)/n, 100*c.Share)
+	}
+	fmt.Fprintf(os.Stderr, "balance %g over %d label combinations; commonest %s; rarest %s\n",
+		power, len(combos), line(combos[0]), line(combos[len(combos)-1]))
+	return nil
 }
 
 // initFrom copies the convolutional layers of a trained run into net.
@@ -325,7 +349,7 @@ func resumeRun(c *cli.Context, be model.Backend, dir string) (*model.Trainer, *s
 	if _, err := os.Stat(ckpt); err != nil {
 		return nil, nil, fmt.Errorf("--resume %s: no checkpoint there (%v)", dir, unwrapPath(err))
 	}
-	for _, f := range []string{"model", "dataset", "attrs", "image-size", "synth-n", "init-from", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "adv-on-mean", "adv-steps", "mean-gap", "mean-gap-attrs", "ema", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
+	for _, f := range []string{"model", "dataset", "attrs", "image-size", "synth-n", "init-from", "seed", "batch", "dz", "hidden", "layers", "betas", "prior", "learned-prior", "adv-balance", "adv-on-mean", "adv-steps", "mean-gap", "mean-gap-attrs", "ema", "balance", "standardize", "data-seed", "lr", "adv-lr", "lr-decay"} {
 		if c.IsSet(f) {
 			return nil, nil, fmt.Errorf("--%s cannot change when resuming; only --epochs, --checkpoint-every, --checkpoint-steps, --plot-every and --data (where the same data is now) can", f)
 		}
