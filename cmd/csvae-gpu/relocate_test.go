@@ -94,6 +94,19 @@ func TestMovedData(t *testing.T) {
 		t.Errorf("after train --resume --data, config.json names the data %q, want %q", cfg.Data, moved)
 	}
 	encoded("resumed.csv")
+	// A finished run, whose training writes no checkpoint, records it too:
+	// the other commands read the configuration from the checkpoint.
+	again := filepath.Join(dir, "again", "faces.cache")
+	if err := os.MkdirAll(filepath.Dir(again), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(moved, again); err != nil {
+		t.Fatal(err)
+	}
+	must("", "train", "--resume", runDir, "--data", again, "--quiet")
+	if got := encoded("again.csv"); got != encoded("resumed-again.csv", "--data", again) {
+		t.Error("after train --resume --data on a finished run, encode without --data wrote other codes than with it")
+	}
 
 	toy := filepath.Join(dir, "toy")
 	must("", "train", "--model", "vae", "--epochs", "1", "--out", toy, "--quiet")

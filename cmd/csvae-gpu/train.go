@@ -395,6 +395,15 @@ func resumeRun(c *cli.Context, be model.Backend, dir string) (*model.Trainer, *s
 		data.Close()
 		return nil, nil, err
 	}
+	if c.IsSet("data") {
+		// The other commands read the configuration from the checkpoint:
+		// record the new place there now, not at the next checkpoint,
+		// which a finished run never writes.
+		if err := model.SaveCheckpoint(ckpt, net, pos); err != nil {
+			data.Close()
+			return nil, nil, err
+		}
+	}
 	fmt.Fprintf(os.Stderr, "resuming %s at epoch %d, batch %d\n", dir, pos.Epoch+1, pos.Batch)
 	return &model.Trainer{Dir: dir, Net: net, Train: data.train, Test: data.test, History: hist, Pos: pos}, data, nil
 }
