@@ -41,7 +41,8 @@ const editEvalDescription = "\n\nWith --classifier DIR it measures attribute man
 	"which the classifier sees the target value (to1, to0 are the directions); preservation = share\n" +
 	"of edits in which the classifier's decision on every --keep attribute equals its decision on\n" +
 	"the unedited reconstruction (same-label: for the edit to the image's own label, which for csvae\n" +
-	"resets w_j to its label's prior mean and so shows what that point discards); recon_mse = mean squared error per pixel of the reconstructions;\n" +
+	"resets w_j to its label's prior mean and so shows what that point discards; --json also gives it\n" +
+	"per kept attribute, over all edits and over each direction); recon_mse = mean squared error per pixel of the reconstructions;\n" +
 	"leakage = test accuracy of a logistic regression fitted to predict y_j from the posterior mean\n" +
 	"of z on training images (the vae: its whole latent), against chance = the test majority rate,\n" +
 	"and the balanced accuracy of a class-weighted one (chance 0.5); the active units of z (those whose\n" +
@@ -67,6 +68,12 @@ type editResult struct {
 	Manipulation float64            `json:"manipulation"` // mean of the two directions
 	Preservation float64            `json:"preservation"` // share of edits with every kept attribute unchanged
 	PreservedBy  map[string]float64 `json:"preservation_by_attr"`
+	// PreservedTo1 and PreservedTo0 are PreservedBy over the edits of one
+	// direction (to 1: of the images labelled 0): an editor can keep an
+	// attribute one way and lose it the other (makeup, when a made-up
+	// woman is made a man).
+	PreservedTo1 map[string]float64 `json:"preservation_by_attr_to1,omitempty"`
+	PreservedTo0 map[string]float64 `json:"preservation_by_attr_to0,omitempty"`
 	// PreservationSame is preservation for the edit to the image's own
 	// label (csvae: w_j reset to its label's prior mean; an identity for
 	// condvae and vae): what the edit point itself discards.
@@ -352,6 +359,8 @@ func scoreEdits(res *editResult, label []int, ref, dec, decSame []int, cl *class
 	var hit, cnt [2]int
 	allKept, allKeptSame, reconHit := 0, 0, 0
 	keptHits := make([]int, len(kept))
+	var keptDir [2][]int // per direction t, as keptHits
+	keptDir[0], keptDir[1] = make([]int, len(kept)), make([]int, len(kept))
 	for i, l := range label {
 		t := 1 - l
 		cnt[t]++
@@ -364,6 +373,7 @@ func scoreEdits(res *editResult, label []int, ref, dec, decSame []int, cl *class
 		for q, a := range kept {
 			if dec[i*kc+a] == ref[i*kc+a] {
 				keptHits[q]++
+				keptDir[t][q]++
 			}
 		}
 		if keptAll(dec, i) {
@@ -378,9 +388,11 @@ func scoreEdits(res *editResult, label []int, ref, dec, decSame []int, cl *class
 	res.Manipulation = (res.To1 + res.To0) / 2
 	res.Preservation = share(allKept, n)
 	res.PreservationSame = share(allKeptSame, n)
-	res.PreservedBy = map[string]float64{}
+	res.PreservedBy, res.PreservedTo1, res.PreservedTo0 = map[string]float64{}, map[string]float64{}, map[string]float64{}
 	for q, a := range res.Kept {
 		res.PreservedBy[a] = share(keptHits[q], n)
+		res.PreservedTo1[a] = share(keptDir[1][q], cnt[1])
+		res.PreservedTo0[a] = share(keptDir[0][q], cnt[0])
 	}
 	res.ReconAttrAcc = share(reconHit, n)
 }

@@ -44,6 +44,13 @@ func TestScoreEdits(t *testing.T) {
 	if by := map[string]float64{"B": 0.75, "C": 0.75}; !maps.Equal(res.PreservedBy, by) {
 		t.Errorf("preservation by attribute %v, want %v", res.PreservedBy, by)
 	}
+	// B changed on an edit to 1 (image 2), C on an edit to 0 (image 4).
+	if by := map[string]float64{"B": 0.5, "C": 1}; !maps.Equal(res.PreservedTo1, by) {
+		t.Errorf("preservation by attribute, edits to 1: %v, want %v", res.PreservedTo1, by)
+	}
+	if by := map[string]float64{"B": 1, "C": 0.5}; !maps.Equal(res.PreservedTo0, by) {
+		t.Errorf("preservation by attribute, edits to 0: %v, want %v", res.PreservedTo0, by)
+	}
 }
 
 // TestActiveUnits: a label written into a unit whose posterior mean barely
