@@ -316,25 +316,35 @@ func rate(a, b int) float64 {
 // Evaluate scores the classifier on every example of s, whose attributes
 // must be the classifier's.
 func (c *Classifier) Evaluate(s dataset.Split) ([]AttrScore, error) {
-	if err := c.checkSplit(s); err != nil {
+	pred, y, err := c.Decisions(s)
+	if err != nil {
 		return nil, err
 	}
-	n, d, k := s.Len(), c.Cfg.XDim(), c.Cfg.K()
-	x, y := make([]float32, c.maxBatch*d), make([]float32, n*k)
-	pred := make([]int, n*k)
-	for _, idx := range dataset.Batches(n, c.maxBatch, false, 0, 0) {
-		lo := idx[0]
-		s.Fill(idx, x, y[lo*k:])
-		p := c.Predict(x, len(idx))
-		copy(pred[lo*k:], Decide(p))
-	}
-	sc := Score(c.Cfg.Attrs, pred, y, n)
+	sc := Score(c.Cfg.Attrs, pred, y, s.Len())
 	for j := range sc {
 		if j < len(c.Cfg.Rates) {
 			sc[j].BaseRateTrn = c.Cfg.Rates[j]
 		}
 	}
 	return sc, nil
+}
+
+// Decisions are the classifier's decisions on every example of s (whose
+// attributes must be the classifier's) and the examples' labels, both
+// example-major with one column per attribute.
+func (c *Classifier) Decisions(s dataset.Split) (pred []int, y []float32, err error) {
+	if err := c.checkSplit(s); err != nil {
+		return nil, nil, err
+	}
+	n, d, k := s.Len(), c.Cfg.XDim(), c.Cfg.K()
+	x := make([]float32, c.maxBatch*d)
+	y, pred = make([]float32, n*k), make([]int, n*k)
+	for _, idx := range dataset.Batches(n, c.maxBatch, false, 0, 0) {
+		lo := idx[0]
+		s.Fill(idx, x, y[lo*k:])
+		copy(pred[lo*k:], Decide(c.Predict(x, len(idx))))
+	}
+	return pred, y, nil
 }
 
 func (c *Classifier) checkSplit(s dataset.Split) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strings"
 
@@ -40,6 +41,21 @@ func classifierCommand() *cli.Command {
 				&cli.BoolFlag{Name: "quiet", Usage: "no progress bar"},
 			}, deviceFlags...),
 			Action: trainClassifier,
+		}, {
+			Name:  "eval",
+			Usage: "score a trained classifier on a split of any data, overall or within each value of another attribute",
+			Description: "Prints accuracy, balanced accuracy, true-positive and true-negative rates per attribute on\n" +
+				"--split of --data (default: the data it was trained on). With --by ATTR the same again within\n" +
+				"the images with ATTR absent and present: a judge of edits should see, say, makeup on men as\n" +
+				"well as on women, although the data holds few made-up men.",
+			Flags: append([]cli.Flag{
+				&cli.StringFlag{Name: "classifier", Usage: "a directory written by classifier train"},
+				&cli.StringFlag{Name: "data", Usage: "a cache written by prepare, or a CelebA-layout directory (default: the classifier's training data)"},
+				&cli.StringFlag{Name: "split", Value: "test", Usage: "train, valid or test"},
+				&cli.StringFlag{Name: "by", Usage: "an attribute of the data to group the images by"},
+				&cli.BoolFlag{Name: "quiet", Usage: "no progress bar while preparing a CelebA directory"},
+			}, deviceFlags...),
+			Action: evalClassifier,
 		}},
 	}
 }
@@ -155,6 +171,88 @@ func trainClassifier(c *cli.Context) error {
 		fmt.Printf("%-20s %8.4f %9.4f %7.4f %7.4f %9d %9.4f\n", s.Attr, s.Accuracy, s.Balanced, s.TPR, s.TNR, s.Positives, s.Majority)
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s\n", out)
+	return nil
+}
+
+func evalClassifier(c *cli.Context) error {
+	be, err := backendFor(c)
+	if err != nil {
+		return err
+	}
+	if c.String("classifier") == "" {
+		return fmt.Errorf("--classifier is required: a directory written by classifier train")
+	}
+	cl, err := classifier.Load(c.String("classifier"), be, 256)
+	if err != nil {
+		return err
+	}
+	part := map[string]int{"train": 0, "valid": 1, "test": 2}
+	p, ok := part[c.String("split")]
+	if !ok {
+		return fmt.Errorf("unknown --split %q (want train, valid or test)", c.String("split"))
+	}
+	data := c.String("data")
+	if data == "" {
+		data = cl.Cfg.Data
+	}
+	cache, err := openCacheAt(data, cl.Cfg.ImageSize, c.Bool("quiet"))
+	if err != nil {
+		return err
+	}
+	defer cache.Close()
+	s, err := cache.Split(p, cl.Cfg.Attrs)
+	if err != nil {
+		return err
+	}
+	if s.Len() == 0 {
+		return fmt.Errorf("%s has no images in --split %s", cache.Path(), c.String("split"))
+	}
+	pred, y, err := cl.Decisions(s)
+	if err != nil {
+		return err
+	}
+	type group struct {
+		name string
+		idx  []int
+	}
+	all := make([]int, s.Len())
+	for i := range all {
+		all[i] = i
+	}
+	groups := []group{{"all", all}}
+	if by := c.String("by"); by != "" {
+		bs, err := cache.Split(p, []string{by})
+		if err != nil {
+			return fmt.Errorf("--by: %w", err)
+		}
+		byGroups := [2]group{{name: by + "=0"}, {name: by + "=1"}}
+		for i, v := range dataset.Labels(bs, 0) {
+			byGroups[v].idx = append(byGroups[v].idx, i)
+		}
+		groups = append(groups, byGroups[:]...)
+	}
+	fmt.Fprintf(os.Stderr, "classifier %s on the %s split of %s: %d images\n", c.String("classifier"), c.String("split"), cache.Path(), s.Len())
+	fmt.Printf("%-12s %-20s %8s %9s %7s %7s %9s %9s\n", "images", "attribute", "accuracy", "balanced", "TPR", "TNR", "positives", "negatives")
+	f := func(v float64, width int) string { // a rate of no images is "-"
+		if math.IsNaN(v) {
+			return fmt.Sprintf("%*s", width, "-")
+		}
+		return fmt.Sprintf("%*.4f", width, v)
+	}
+	k := cl.Cfg.K()
+	for _, g := range groups {
+		if len(g.idx) == 0 {
+			fmt.Printf("%-12s (no images)\n", g.name)
+			continue
+		}
+		gp, gy := make([]int, 0, len(g.idx)*k), make([]float32, 0, len(g.idx)*k)
+		for _, i := range g.idx {
+			gp, gy = append(gp, pred[i*k:(i+1)*k]...), append(gy, y[i*k:(i+1)*k]...)
+		}
+		for _, sc := range classifier.Score(cl.Cfg.Attrs, gp, gy, len(g.idx)) {
+			fmt.Printf("%-12s %-20s %s %s %s %s %9d %9d\n", g.name, sc.Attr, f(sc.Accuracy, 8), f(sc.Balanced, 9), f(sc.TPR, 7), f(sc.TNR, 7), sc.Positives, sc.Negatives)
+		}
+	}
 	return nil
 }
 

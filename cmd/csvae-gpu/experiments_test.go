@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +48,8 @@ func TestExperimentCommands(t *testing.T) {
 			t.Errorf("classifier directory lacks %s", f)
 		}
 	}
+
+	checkClassifierEval(t, cls, mustRun)
 
 	runs := map[string]string{}
 	common := []string{"--dataset", "celeba", "--data", cache, "--image-size", "32", "--attrs", "Eyeglasses,Smiling", "--epochs", "1", "--batch", "32", "--quiet"}
@@ -177,11 +180,70 @@ func TestExperimentCommands(t *testing.T) {
 		{[]string{"classifier", "train", "--data", cache, "--attrs", "Sunglasses", "--out", filepath.Join(dir, "c2")}, `unknown attribute "Sunglasses"`},
 		{[]string{"classifier", "train", "--attrs", "Smiling", "--out", filepath.Join(dir, "c3")}, "--data is required"},
 		{[]string{"classifier", "train", "--data", cache, "--out", filepath.Join(dir, "c4"), "--epochs", "x"}, "invalid value"},
+		{[]string{"classifier", "eval", "--data", cache}, "--classifier is required"},
+		{[]string{"classifier", "eval", "--classifier", cls, "--split", "dev"}, `unknown --split "dev"`},
+		{[]string{"classifier", "eval", "--classifier", cls, "--by", "Sunglasses"}, `unknown attribute "Sunglasses"`},
 	} {
 		_, stderr, code := run(t, c.args...)
 		if code != 1 || len(strings.Split(strings.TrimSpace(stderr), "\n")) != 1 || !strings.Contains(stderr, c.want) {
 			t.Errorf("csvae-gpu %s: exit %d, stderr %q; want exit 1 and one line containing %q", strings.Join(c.args, " "), code, stderr, c.want)
 		}
+	}
+}
+
+// checkClassifierEval: classifier eval on the classifier's own data and
+// test split reprints the scores classifier train wrote (metrics.json), and
+// --by splits the images into two groups whose counts and accuracies add up
+// to those of all of them.
+func checkClassifierEval(t *testing.T, cls string, mustRun func(...string) (string, string)) {
+	t.Helper()
+	out, _ := mustRun("classifier", "eval", "--classifier", cls, "--by", "Male")
+	type row struct {
+		acc      float64
+		pos, neg int
+	}
+	rows := map[string]map[string]row{} // images group -> attribute -> row
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) != 8 {
+			t.Fatalf("classifier eval line %q: want 8 fields", line)
+		}
+		acc, _ := strconv.ParseFloat(f[2], 64)
+		pos, _ := strconv.Atoi(f[6])
+		neg, _ := strconv.Atoi(f[7])
+		if rows[f[0]] == nil {
+			rows[f[0]] = map[string]row{}
+		}
+		rows[f[0]][f[1]] = row{acc, pos, neg}
+	}
+	b, err := os.ReadFile(filepath.Join(cls, "metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var metrics []struct {
+		Attr      string  `json:"attr"`
+		Accuracy  float64 `json:"accuracy"`
+		Positives int     `json:"positives"`
+		Negatives int     `json:"negatives"`
+	}
+	if err := json.Unmarshal(b, &metrics); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range metrics {
+		all, g0, g1 := rows["all"][m.Attr], rows["Male=0"][m.Attr], rows["Male=1"][m.Attr]
+		if math.Abs(all.acc-m.Accuracy) > 5e-5 || all.pos != m.Positives || all.neg != m.Negatives {
+			t.Errorf("%s: classifier eval reads %+v, classifier train wrote accuracy %.4f on %d/%d", m.Attr, all, m.Accuracy, m.Positives, m.Negatives)
+		}
+		n0, n1 := g0.pos+g0.neg, g1.pos+g1.neg
+		if g0.pos+g1.pos != all.pos || g0.neg+g1.neg != all.neg || n0 == 0 || n1 == 0 {
+			t.Errorf("%s: groups Male=0 %+v and Male=1 %+v do not add up to all %+v", m.Attr, g0, g1, all)
+		}
+		if mix := (g0.acc*float64(n0) + g1.acc*float64(n1)) / float64(n0+n1); math.Abs(mix-all.acc) > 1e-4 {
+			t.Errorf("%s: the groups' accuracies average to %.5f, all of them %.4f", m.Attr, mix, all.acc)
+		}
+	}
+	if rows["Male=0"]["Male"].pos != 0 || rows["Male=1"]["Male"].neg != 0 {
+		t.Errorf("grouped by Male, the Male=0 group has Male positives or Male=1 negatives: %+v", rows)
 	}
 }
 
