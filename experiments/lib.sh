@@ -26,6 +26,8 @@
 #   EMA      csvae's moving average of its weights, decay per step (train --ema; not in
 #            the paper), which every command then uses: default 0 (off), and 0.995 for
 #            male-keep-makeup.sh at SIZE=small.
+#   VAE_EPOCHS the vae's epochs (default: EPOCHS; 20 for male-keep-makeup.sh, whose compared
+#            models train 30 at SIZE=small).
 #   BALANCE  csvae's training draws favouring rare label combinations, power P (train
 #            --balance; not in the paper): default 0 (off, the usual shuffle).
 #   MODELS   models compared besides the vae (default: csvae condvae condvae-info;
@@ -58,6 +60,7 @@ full)
   exit 1
   ;;
 esac
+VAE_EPOCHS=${VAE_EPOCHS:-$EPOCHS}
 # Rebuild the binary from this checkout whenever Go is here, so that a recipe
 # never runs a stale one (go build is incremental: a second when nothing
 # changed). Without Go (a GPU machine given a binary built elsewhere), $BIN is
@@ -172,8 +175,8 @@ train_model() {
   local dir=$1 model=$2 attrs=$3
   shift 3
   # The models with an adversary update it ADV_STEPS times per batch.
-  local steps=1 gap=0 gap_attrs="" dz=$DZ ema=0 balance=0
-  [ "$model" = vae ] && dz=$VAE_DZ
+  local steps=1 gap=0 gap_attrs="" dz=$DZ ema=0 balance=0 epochs=$EPOCHS
+  [ "$model" = vae ] && dz=$VAE_DZ epochs=$VAE_EPOCHS
   case $model in csvae | condvae-info) steps=$ADV_STEPS ;; esac
   [ "$model" = csvae ] && gap=$MEAN_GAP gap_attrs=$MEAN_GAP_ATTRS ema=$EMA balance=$BALANCE
   if [ -f "$dir/checkpoint.safetensors" ]; then
@@ -193,12 +196,12 @@ train_model() {
       echo "$dir was trained with ${have_betas:-no betas}, ${have_steps:-1} adversary steps, mean gap ${have_gap:-0} (${have_attrs:-all attributes}), Dz ${have_dz:-?}, EMA ${have_ema:-0} and balance ${have_balance:-0}, this recipe uses [$BETAS], $steps, $gap (${want_attrs:-all attributes}), $dz, $ema and $balance: set OUT to a new directory" >&2
       exit 1
     fi
-    say "$model: resume $dir (up to $EPOCHS epochs)"
-    "$BIN" train --resume "$dir" --epochs "$EPOCHS" --quiet "${DEV[@]}"
+    say "$model: resume $dir (up to $epochs epochs)"
+    "$BIN" train --resume "$dir" --epochs "$epochs" --quiet "${DEV[@]}"
   else
-    say "$model: train $dir ($EPOCHS epochs)"
+    say "$model: train $dir ($epochs epochs)"
     "$BIN" train --model "$model" --dataset celeba --data "$DATA" --image-size "$IMG" --attrs "$attrs" \
-      --epochs "$EPOCHS" --seed "$SEED" --dz "$dz" "${RECIPE[@]}" --adv-steps "$steps" --mean-gap "$gap" ${gap_attrs:+--mean-gap-attrs "$gap_attrs"} --ema "$ema" --balance "$balance" --out "$dir" --quiet "${DEV[@]}" "$@"
+      --epochs "$epochs" --seed "$SEED" --dz "$dz" "${RECIPE[@]}" --adv-steps "$steps" --mean-gap "$gap" ${gap_attrs:+--mean-gap-attrs "$gap_attrs"} --ema "$ema" --balance "$balance" --out "$dir" --quiet "${DEV[@]}" "$@"
   fi
 }
 
@@ -260,13 +263,13 @@ report() {
   {
     echo "# $title"
     echo
-    echo "Size \`$SIZE\` (${IMG}x$IMG, $EPOCHS epochs per model, seed $SEED, device $DEVICE), data \`$DATA\`."
+    echo "Size \`$SIZE\` (${IMG}x$IMG, $EPOCHS epochs per model, the vae $VAE_EPOCHS, seed $SEED, device $DEVICE), data \`$DATA\`."
     echo "Run attributes: $attrs. Edited: $edit. Kept: ${keep:-every other attribute the classifier knows}."
     echo "Recipe: \`--dz $DZ ${RECIPE[*]}\` (the vae: \`--dz $VAE_DZ\`), and \`--adv-steps $ADV_STEPS\` for csvae and condvae-info; csvae, condvae and condvae-info start from the vae's convolutions."
     [ "$EMA" != 0 ] && echo "csvae also trains with \`--ema $EMA\`, and is scored, edited and drawn with that moving average of its weights (not in the paper)."
     [ "$BALANCE" != 0 ] && echo "csvae also trains with \`--balance $BALANCE\`: each epoch draws its examples favouring rare label combinations (not in the paper)."
     [ "$MEAN_GAP" != 0 ] && echo "csvae also trains with \`--mean-gap $MEAN_GAP${MEAN_GAP_ATTRS:+ --mean-gap-attrs $MEAN_GAP_ATTRS}\` (a penalty on the gap between z's class means; not in the paper)."
-    echo "Reproduce: \`SIZE=$SIZE EPOCHS=$EPOCHS OUT=$OUT SEED=$SEED DZ=$DZ VAE_DZ=$VAE_DZ BETAS=$BETAS ADV_STEPS=$ADV_STEPS MEAN_GAP=$MEAN_GAP${MEAN_GAP_ATTRS:+ MEAN_GAP_ATTRS=$MEAN_GAP_ATTRS} EMA=$EMA BALANCE=$BALANCE bash experiments/$(basename "$0")\`."
+    echo "Reproduce: \`SIZE=$SIZE EPOCHS=$EPOCHS VAE_EPOCHS=$VAE_EPOCHS OUT=$OUT SEED=$SEED DZ=$DZ VAE_DZ=$VAE_DZ BETAS=$BETAS ADV_STEPS=$ADV_STEPS MEAN_GAP=$MEAN_GAP${MEAN_GAP_ATTRS:+ MEAN_GAP_ATTRS=$MEAN_GAP_ATTRS} EMA=$EMA BALANCE=$BALANCE bash experiments/$(basename "$0")\`."
     echo
     echo "## Scores"
     echo

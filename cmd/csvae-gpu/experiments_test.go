@@ -335,9 +335,10 @@ func TestRecipeEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "runs")
 	// csvae with a moving average of its weights and balanced draws, as
-	// male-keep-makeup.sh's.
+	// male-keep-makeup.sh's, and a vae with its own number of epochs (2
+	// here against the others' 1; that recipe's vae trains fewer).
 	recipe := func(extra ...string) (string, error) {
-		return tinyScript(dir, out, []string{"eyeglasses.sh"}, append([]string{"EMA=0.9", "BALANCE=0.5"}, extra...)...)
+		return tinyScript(dir, out, []string{"eyeglasses.sh"}, append([]string{"EMA=0.9", "BALANCE=0.5", "VAE_EPOCHS=2"}, extra...)...)
 	}
 	// The compared models with a z of their own size, as makeup-keep.sh's.
 	if log, err := recipe("DZ=8", "VAE_DZ=64"); err != nil {
@@ -399,6 +400,15 @@ func TestRecipeEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(string(report), "`--dz 8 ") || !strings.Contains(string(report), "VAE_DZ=64") {
 		t.Errorf("report.md does not name the sizes of z (--dz 8, VAE_DZ=64):\n%s", report)
+	}
+	// The vae trains its own number of epochs.
+	for m, want := range map[string]int{"vae": 2, "csvae": 1, "condvae": 1} {
+		if hist, err := model.ReadLosses(filepath.Join(exp, m, model.LossesFile)); err != nil || len(hist) != want {
+			t.Errorf("%s trained %d epochs (err %v), want %d", m, len(hist), err, want)
+		}
+	}
+	if !strings.Contains(string(report), "1 epochs per model, the vae 2,") || !strings.Contains(string(report), "VAE_EPOCHS=2 ") {
+		t.Errorf("report.md does not name the vae's epochs (VAE_EPOCHS=2):\n%s", report)
 	}
 	// So are csvae's moving average of its weights and its balanced draws.
 	for _, m := range []string{"vae", "csvae", "condvae", "condvae-info"} {
