@@ -186,10 +186,9 @@ func evalClassifier(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	part := map[string]int{"train": 0, "valid": 1, "test": 2}
-	p, ok := part[c.String("split")]
-	if !ok {
-		return fmt.Errorf("unknown --split %q (want train, valid or test)", c.String("split"))
+	p, err := partitionOf(c.String("split"))
+	if err != nil {
+		return err
 	}
 	data := c.String("data")
 	if data == "" {

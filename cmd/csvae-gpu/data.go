@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/csvae-gpu/csvae-gpu/dataset"
@@ -120,18 +121,23 @@ func loadSplit(cfg model.Config, name string) (*splits, dataset.Split, error) {
 	return data, s, nil
 }
 
+// partitionOf is CelebA's partition (0 train, 1 valid, 2 test) that the
+// --split name picks.
+func partitionOf(name string) (int, error) {
+	if p := slices.Index([]string{"train", "valid", "test"}, name); p >= 0 {
+		return p, nil
+	}
+	return 0, fmt.Errorf("unknown --split %q (want train, valid or test)", name)
+}
+
 // pick returns the split called "train", "valid" or "test".
 func (s *splits) pick(name string) (dataset.Split, error) {
-	switch name {
-	case "train":
-		return s.train, nil
-	case "valid":
-		if s.valid == nil || s.valid.Len() == 0 {
-			return nil, errors.New("--split valid: this run's data has no validation images (swiss roll, or an empty partition 1)")
-		}
-		return s.valid, nil
-	case "test":
-		return s.test, nil
+	p, err := partitionOf(name)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("unknown --split %q (want train, valid or test)", name)
+	if p == 1 && (s.valid == nil || s.valid.Len() == 0) {
+		return nil, errors.New("--split valid: this run's data has no validation images (swiss roll, or an empty partition 1)")
+	}
+	return [...]dataset.Split{s.train, s.valid, s.test}[p], nil
 }
