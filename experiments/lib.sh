@@ -236,6 +236,11 @@ experiment() {
       ;;
     esac
   done
+  if [[ " $MODELS " == *" csvae "* ]]; then
+    for a in ${edit//,/ }; do
+      "$BIN" leak --run "$EXP/csvae" --attr "$a" --leak-n "$LEAK_N" --out "$EXP/grids/leak-csvae-$a.png" "${DEV[@]}" >/dev/null
+    done
+  fi
   if [[ " $MODELS " == *" csvae "* && " $MODELS " == *" condvae "* ]]; then
     for a in ${edit//,/ }; do
       "$BIN" interpolate --run "$EXP/csvae" --run2 "$EXP/condvae" --attr "$a" --steps 7 --n 4 \
@@ -314,6 +319,16 @@ report() {
       echo "## Interpolation: $(basename "$f" .png)"
       echo
       echo "![interpolate](grids/$(basename "$f"))"
+      echo
+    done
+    for f in "$EXP"/grids/leak-*.png; do
+      [ -f "$f" ] || continue
+      echo "## What csvae's z still knows: $(basename "$f" .png)"
+      echo
+      echo "Faces moved along the direction in z that the leakage regression reads the attribute from"
+      echo "(\`csvae-gpu leak\`), w kept; the last row is the mean change over test images."
+      echo
+      echo "![leak](grids/$(basename "$f"))"
       echo
     done
     if [ -f "$EXP/csvae/losses.png" ]; then

@@ -258,7 +258,7 @@ func evalClassifier(c *cli.Context) error {
 // experimentCommands are the commands of the experiments (issue 5), added
 // to the application in main.
 func experimentCommands() []*cli.Command {
-	cmds := []*cli.Command{classifierCommand(), manipulateCommand(), traverseCommand(), interpolateCommand()}
+	cmds := []*cli.Command{classifierCommand(), manipulateCommand(), traverseCommand(), interpolateCommand(), leakCommand()}
 	for _, c := range cmds {
 		for _, s := range c.Subcommands {
 			s.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return err }

@@ -464,30 +464,13 @@ func columns(rows [][]float64, cols []int) [][]float64 {
 // the active units of z alone.
 func leakage(r *editRun, m int, test dataset.Split) ([]leakScore, error) {
 	cfg := r.net.Cfg
-	latent := func(s dataset.Split) ([][]float64, [][]int) {
-		e := model.EncodeSplit(r.net, s, false, 0)
-		rows := make([][]float64, len(e.Z))
-		for i := range rows {
-			rows[i] = slices.Clone(e.Z[i])
-			if cfg.Model == "vae" {
-				rows[i] = append(rows[i], e.W[i]...)
-			}
-		}
-		return rows, e.Y
-	}
-	xtr, ytr := latent(dataset.Subset(r.data.train, m))
-	xte, yte := latent(test)
+	xtr, ytr := probeInputs(r.net, dataset.Subset(r.data.train, m))
+	xte, yte := probeInputs(r.net, test)
 	active := activeUnits(xtr)
 	atr, ate := columns(xtr, active), columns(xte, active)
 	out := make([]leakScore, cfg.K())
 	for j := range cfg.K() {
-		col := func(y [][]int) []int {
-			v := make([]int, len(y))
-			for i := range y {
-				v[i] = y[i][j]
-			}
-			return v
-		}
+		col := func(y [][]int) []int { return labelColumn(y, j) }
 		var err error
 		if out[j], err = fitLeak(xtr, col(ytr), xte, col(yte)); err != nil {
 			return nil, err
@@ -502,6 +485,29 @@ func leakage(r *editRun, m int, test dataset.Split) ([]leakScore, error) {
 		}
 	}
 	return out, nil
+}
+
+// labelColumn is attribute j of every row of y.
+func labelColumn(y [][]int, j int) []int {
+	v := make([]int, len(y))
+	for i := range y {
+		v[i] = y[i][j]
+	}
+	return v
+}
+
+// probeInputs are what the leakage regression reads of each example of s,
+// with its labels: the posterior mean of z (the vae: its whole latent).
+func probeInputs(net *model.Net, s dataset.Split) ([][]float64, [][]int) {
+	e := model.EncodeSplit(net, s, false, 0)
+	rows := make([][]float64, len(e.Z))
+	for i := range rows {
+		rows[i] = slices.Clone(e.Z[i])
+		if net.Cfg.Model == "vae" {
+			rows[i] = append(rows[i], e.W[i]...)
+		}
+	}
+	return rows, e.Y
 }
 
 // fitLeak fits a plain and a class-weighted logistic regression of y on x

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"math"
 	"os"
@@ -133,6 +134,7 @@ func TestExperimentCommands(t *testing.T) {
 		t.Errorf("eval table lacks the labels row without edit scores:\n%s", out)
 	}
 	labelsRowMatchesRule(t, mustRun, cache, runs["csvae"], cls)
+	checkLeak(t, cls, runs, mustRun)
 
 	// Without --classifier, eval still estimates the KL.
 	if out, _ := mustRun("eval", "--run", runs["csvae"], "--draws", "1"); !strings.Contains(out, "KL in z") {
@@ -187,6 +189,54 @@ func TestExperimentCommands(t *testing.T) {
 		_, stderr, code := run(t, c.args...)
 		if code != 1 || len(strings.Split(strings.TrimSpace(stderr), "\n")) != 1 || !strings.Contains(stderr, c.want) {
 			t.Errorf("csvae-gpu %s: exit %d, stderr %q; want exit 1 and one line containing %q", strings.Join(c.args, " "), code, stderr, c.want)
+		}
+	}
+}
+
+// checkLeak: leak reads an attribute from z with eval's own regression
+// (the same accuracy on the same images as eval's leakage column), for a
+// model with w and for the vae, and refuses bad flags in one line.
+func checkLeak(t *testing.T, cls string, runs map[string]string, mustRun func(...string) (string, string)) {
+	t.Helper()
+	// eval scores leakage on its --n images: all 16 of the test split here.
+	js := filepath.Join(t.TempDir(), "eval.json")
+	mustRun("eval", "--run", runs["csvae"], "--run", runs["vae"], "--classifier", cls, "--edit", "Smiling", "--n", "1000", "--leak-n", "60", "--json", js)
+	var res []editResult
+	b, err := os.ReadFile(js)
+	if err == nil {
+		err = json.Unmarshal(b, &res)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"csvae", "vae"} {
+		var want *editResult
+		for i := range res {
+			if res[i].Model == m && res[i].Attr == "Smiling" {
+				want = &res[i]
+			}
+		}
+		if want == nil {
+			t.Fatalf("eval.json has no %s Smiling row", m)
+		}
+		png := filepath.Join(t.TempDir(), "leak.png")
+		out, _ := mustRun("leak", "--run", runs[m], "--attr", "Smiling", "--leak-n", "60", "--n", "2", "--steps", "3", "--mean-n", "10", "--out", png)
+		prefix := fmt.Sprintf("%s, Smiling: the regression reads it from z at %.3f on 16 test images (chance %.3f, balanced %.3f)", m, want.LeakAcc, want.LeakChance, want.LeakBalanced)
+		if !strings.HasPrefix(out, prefix) || !strings.Contains(out, "mean change from -3 to +3 sd over 10 images") {
+			t.Errorf("leak on %s printed\n%s\nwant it to start %q (eval's leakage) and give the mean change over 10 images", m, out, prefix)
+		}
+		checkPNG(t, png)
+	}
+	for _, bad := range [][]string{
+		{"--attr", "Male"},
+		{"--attr", "Smiling", "--steps", "1"},
+		{"--attr", "Smiling", "--sd", "0"},
+		{"--attr", "Smiling", "--split", "holdout"},
+		{},
+	} {
+		_, stderr, code := run(t, append([]string{"leak", "--run", runs["csvae"]}, bad...)...)
+		if code == 0 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("leak %v: exit %d, stderr %q; want one line and a failure", bad, code, stderr)
 		}
 	}
 }
@@ -361,8 +411,11 @@ func TestRecipeEndToEnd(t *testing.T) {
 			t.Errorf("report.md shows %s: %v", line, err)
 		}
 	}
-	if pictures < 7 { // four manipulate grids, a traversal, an interpolation, the losses
-		t.Errorf("report.md shows %d pictures, want at least 7:\n%s", pictures, report)
+	if pictures < 8 { // four manipulate grids, a traversal, an interpolation, csvae's leak, the losses
+		t.Errorf("report.md shows %d pictures, want at least 8:\n%s", pictures, report)
+	}
+	if !strings.Contains(string(report), "![leak](grids/leak-csvae-Eyeglasses.png)") {
+		t.Errorf("report.md does not show csvae's leak grid:\n%s", report)
 	}
 	rows := readCSV(t, filepath.Join(exp, "results.csv"))
 	var models []string
