@@ -26,8 +26,9 @@ func leakCommand() *cli.Command {
 			"regression's direction, in steps of the within-class standard deviation of the codes'\n" +
 			"projection on it, w (or y) kept. Each row is an input, then its decodes from -SD to +SD (the\n" +
 			"middle one is the reconstruction); the last row is the mean change, decode at +SD minus decode\n" +
-			"at -SD over --mean-n test images (grey: none; then its size per pixel), which shows where in\n" +
-			"the picture the leaking code acts. A z that knew nothing of the attribute would change little.",
+			"at -SD over --mean-n images of the split (grey: none; then its size per pixel), which shows where in\n" +
+			"the picture the direction acts. How much z knows is the accuracy in the title; the pictures\n" +
+			"show what the direction it reads draws (for a z that knew nothing, whatever noise it fits).",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "run directory of an image run"},
 			movedDataFlag, rawWeightsFlag,
