@@ -412,6 +412,8 @@ type leakScore struct {
 	// accuracy on those units alone.
 	active    int
 	activeAcc float64
+	// plain is the fitted regression behind acc (leak moves along it).
+	plain *classifier.Logistic
 }
 
 // activeVariance is the threshold of Burda, Grosse and Salakhutdinov
@@ -470,14 +472,13 @@ func leakage(r *editRun, m int, test dataset.Split) ([]leakScore, error) {
 	atr, ate := columns(xtr, active), columns(xte, active)
 	out := make([]leakScore, cfg.K())
 	for j := range cfg.K() {
-		col := func(y [][]int) []int { return labelColumn(y, j) }
 		var err error
-		if out[j], err = fitLeak(xtr, col(ytr), xte, col(yte)); err != nil {
+		if out[j], err = fitLeak(xtr, labelColumn(ytr, j), xte, labelColumn(yte, j)); err != nil {
 			return nil, err
 		}
 		out[j].active, out[j].activeAcc = len(active), out[j].chance
 		if len(active) > 0 {
-			a, err := fitLeak(atr, col(ytr), ate, col(yte))
+			a, err := fitLeak(atr, labelColumn(ytr, j), ate, labelColumn(yte, j))
 			if err != nil {
 				return nil, err
 			}
@@ -527,7 +528,7 @@ func fitLeak(xtr [][]float64, ytr []int, xte [][]float64, yte []int) (leakScore,
 	for _, v := range yte {
 		pos += v
 	}
-	return leakScore{acc: acc, balanced: bal, chance: float64(max(pos, len(yte)-pos)) / float64(max(1, len(yte))), dims: len(xtr[0])}, nil
+	return leakScore{acc: acc, balanced: bal, chance: float64(max(pos, len(yte)-pos)) / float64(max(1, len(yte))), dims: len(xtr[0]), plain: l}, nil
 }
 
 // labelsLeakage is the leakage reference of each edited attribute of the

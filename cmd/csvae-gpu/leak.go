@@ -46,11 +46,12 @@ func leakCommand() *cli.Command {
 }
 
 // probeDirection turns a logistic regression on standardised inputs into
-// a direction u in the raw inputs (its logit is u·x plus a constant) and
-// the pooled within-class standard deviation s of u·x over the rows x with
-// labels y. Moving a row by t·s·u/|u|² moves the logit by exactly t·s and
-// the projection by t within-class standard deviations.
-func probeDirection(l *classifier.Logistic, x [][]float64, y []int) (u []float64, s float64) {
+// a direction u in the raw inputs (its logit is u·x plus a constant), the
+// pooled within-class standard deviation s of u·x over the rows x with
+// labels y, and the distance between the two classes' mean u·x in units
+// of s. Moving a row by t·s·u/|u|² moves the logit by exactly t·s and the
+// projection by t within-class standard deviations.
+func probeDirection(l *classifier.Logistic, x [][]float64, y []int) (u []float64, s, gap float64) {
 	u = make([]float64, len(l.Mean))
 	for c := range u {
 		u[c] = l.W[c] / l.SD[c]
@@ -65,12 +66,13 @@ func probeDirection(l *classifier.Logistic, x [][]float64, y []int) (u []float64
 		sum[y[i]] += proj[i]
 		cnt[y[i]]++
 	}
+	mean := func(k int) float64 { return sum[k] / float64(max(1, cnt[k])) }
 	ss := 0.0
 	for i, p := range proj {
-		d := p - sum[y[i]]/float64(max(1, cnt[y[i]]))
-		ss += d * d
+		ss += (p - mean(y[i])) * (p - mean(y[i]))
 	}
-	return u, math.Sqrt(ss / float64(max(1, len(x)-2)))
+	s = math.Sqrt(ss / float64(max(1, len(x)-2)))
+	return u, s, (mean(1) - mean(0)) / s
 }
 
 func leak(c *cli.Context) error {
@@ -109,27 +111,11 @@ func leak(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	l, err := classifier.FitLogistic(xtr, ltr, false, 1)
-	if err != nil {
-		return err
-	}
-	u, within := probeDirection(l, xtr, ltr)
+	u, within, gap := probeDirection(probe.plain, xtr, ltr)
 	uu := 0.0
 	for _, v := range u {
 		uu += v * v
 	}
-	// The class means' distance along u, in within-class sds.
-	var sum [2]float64
-	var cnt [2]int
-	for i, r := range xtr {
-		p := 0.0
-		for q, v := range r {
-			p += u[q] * v
-		}
-		sum[ltr[i]] += p
-		cnt[ltr[i]]++
-	}
-	gap := (sum[1]/float64(cnt[1]) - sum[0]/float64(cnt[0])) / within
 	fmt.Printf("%s, %s: the regression reads it from z at %.3f on %d %s images (chance %.3f, balanced %.3f); the class means are %.2f within-class sd apart along its direction\n",
 		cfg.Model, cfg.Attrs[j], probe.acc, len(lte), c.String("split"), probe.chance, probe.balanced, gap)
 

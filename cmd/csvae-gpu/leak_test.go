@@ -9,8 +9,9 @@ import (
 )
 
 // probeDirection's promise, checked through the regression's own
-// probabilities: the logit of a row moved by t·s·u/|u|² rises by t·s, and s
-// is the pooled within-class standard deviation of the logits.
+// probabilities: the logit of a row moved by t·s·u/|u|² rises by t·s, s
+// is the pooled within-class standard deviation of the logits, and the
+// class means of the logits are gap·s apart.
 func TestProbeDirection(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	var x [][]float64
@@ -26,7 +27,7 @@ func TestProbeDirection(t *testing.T) {
 		t.Fatal(err)
 	}
 	logit := func(v []float64) float64 { p := l.Prob(v); return math.Log(p / (1 - p)) }
-	u, s := probeDirection(l, x, y)
+	u, s, gap := probeDirection(l, x, y)
 	uu := 0.0
 	for _, v := range u {
 		uu += v * v
@@ -54,6 +55,9 @@ func TestProbeDirection(t *testing.T) {
 	}
 	if want := math.Sqrt(ss / float64(len(x)-2)); math.Abs(s-want) > 1e-6*want {
 		t.Errorf("within-class sd %g, want %g (of the logits)", s, want)
+	}
+	if want := (sum[1]/float64(cnt[1]) - sum[0]/float64(cnt[0])) / s; math.Abs(gap-want) > 1e-6*math.Abs(want) || !(gap > 0) {
+		t.Errorf("class means %g sd apart, want %g (of the logits), and positive", gap, want)
 	}
 	if !(s > 0) {
 		t.Errorf("within-class sd %g", s)
