@@ -466,10 +466,7 @@ func traverse(c *cli.Context) error {
 	recon := r.ed.edit(codes, nil)
 	lo, hi := subspaceRange(r, j)
 	at := func(t int) float32 { return lo + (hi-lo)*float32(t)/float32(steps-1) }
-	white := make([]float32, cfg.XDim)
-	for i := range white {
-		white[i] = 1
-	}
+	white := blank(cfg.XDim)
 	var imgs [][]float32
 	var rowLabels []string
 	colLabels := []string{""}
