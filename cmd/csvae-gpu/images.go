@@ -278,6 +278,15 @@ func writeGrid(path string, cfg model.Config, imgs [][]float32, cols int, title 
 	return nil
 }
 
+// blank is a white picture of d values, to pad a grid row.
+func blank(d int) []float32 {
+	b := make([]float32, d)
+	for i := range b {
+		b[i] = 1
+	}
+	return b
+}
+
 func labelString(attrs []string, y []float32) string {
 	var on, short []string
 	for j, v := range y {

@@ -208,12 +208,3 @@ func meanChange(r *editRun, s dataset.Split, m int, moved func(codes, float64) [
 	}
 	return signed, size, largest
 }
-
-// blank is a white picture of d values, to pad a grid row.
-func blank(d int) []float32 {
-	b := make([]float32, d)
-	for i := range b {
-		b[i] = 1
-	}
-	return b
-}
