@@ -501,7 +501,7 @@ func TestRecipeEndToEnd(t *testing.T) {
 
 // experiments/seeds.sh at a tiny size on two seeds: each seed a recipe of
 // its own (its own faces), and the summary's means those of the two seeds'
-// results. A bad recipe name or seed list is refused before anything runs.
+// results. A bad recipe name, seed list or size is refused before anything runs.
 func TestSeedsScript(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a whole experiment recipe twice")
@@ -511,8 +511,8 @@ func TestSeedsScript(t *testing.T) {
 	seeds := func(recipe string, extra ...string) (string, error) {
 		return tinyScript(dir, out, []string{"seeds.sh", recipe}, extra...)
 	}
-	for _, c := range [][]string{{"eyeglasses-typo"}, {"eyeglasses", "SEEDS=1 two"}} {
-		if log, err := seeds(c[0], c[1:]...); err == nil || !strings.Contains(log, "usage:") && !strings.Contains(log, "whole numbers") {
+	for _, c := range [][]string{{"eyeglasses-typo"}, {"eyeglasses", "SEEDS=1 two"}, {"eyeglasses", "SIZE=huge"}} {
+		if log, err := seeds(c[0], c[1:]...); err == nil || !strings.Contains(log, "usage:") && !strings.Contains(log, "whole numbers") && !strings.Contains(log, "SIZE must be small, medium or full, got huge") {
 			t.Errorf("seeds.sh %v: err %v, output\n%s\nwant a refusal", c, err, log)
 		}
 	}
