@@ -4,8 +4,9 @@
 #   SIZE     small (default): built-in synthetic faces at 32x32, 20 epochs per model, sized
 #            to finish on a 2-core CPU in about a quarter of an hour per experiment;
 #            medium: the same with 30,000 faces rather than 8,000 (24,000 for training),
-#            about an hour per experiment on 2 cores: chosen because the small
-#            recipes' misses shrank with more faces (experiments/README.md, "More faces");
+#            about 70 minutes per experiment on 2 cores: chosen because the small
+#            recipes' misses shrank with more faces (experiments/README.md, "More faces"
+#            and "SIZE=medium");
 #            full: the CelebA-64 settings (64x64, 20 epochs per model, Dz 64), meant for a GPU.
 #   DEVICE   cpu (default for small) or gpu (default for full; needs bin/csvae-gpu from `make gpu`).
 #   CELEBA   full only: a CelebA directory (img_align_celeba/, list_attr_celeba.txt,
