@@ -8,7 +8,7 @@
 #            recipes' misses shrank with more faces (experiments/README.md, "More faces"
 #            and "SIZE=medium");
 #            full: the CelebA-64 settings (64x64, 20 epochs per model, Dz 64), meant for a GPU.
-#   DEVICE   cpu (default for small) or gpu (default for full; needs bin/csvae-gpu from `make gpu`).
+#   DEVICE   cpu (default for small and medium) or gpu (default for full; needs bin/csvae-gpu from `make gpu`).
 #   CELEBA   full only: a CelebA directory (img_align_celeba/, list_attr_celeba.txt,
 #            list_eval_partition.txt); without it, synthetic faces are drawn instead.
 #   OUT      where runs and reports go (default runs/experiments).
