@@ -42,7 +42,8 @@ const editEvalDescription = "\n\nWith --classifier DIR it measures attribute man
 	"of edits in which the classifier's decision on every --keep attribute equals its decision on\n" +
 	"the unedited reconstruction (same-label: for the edit to the image's own label, which for csvae\n" +
 	"resets w_j to its label's prior mean and so shows what that point discards; --json also gives it\n" +
-	"per kept attribute, over all edits and over each direction); recon_mse = mean squared error per pixel of the reconstructions;\n" +
+	"per kept attribute, over all edits, over each direction, and over the edits whose reconstruction shows\n" +
+	"the kept attribute present or absent: whether the edit erases it or paints it in); recon_mse = mean squared error per pixel of the reconstructions;\n" +
 	"leakage = test accuracy of a logistic regression fitted to predict y_j from the posterior mean\n" +
 	"of z on training images (the vae: its whole latent), against chance = the test majority rate,\n" +
 	"and the balanced accuracy of a class-weighted one (chance 0.5); the active units of z (those whose\n" +
@@ -74,6 +75,13 @@ type editResult struct {
 	// woman is made a man).
 	PreservedTo1 map[string]float64 `json:"preservation_by_attr_to1,omitempty"`
 	PreservedTo0 map[string]float64 `json:"preservation_by_attr_to0,omitempty"`
+	// PreservedPresent and PreservedAbsent are PreservedBy over the edits
+	// whose reconstruction the classifier reads the kept attribute as
+	// present (absent) on: whether an editor erases an attribute or paints
+	// it in, which the two directions of the edited one do not separate
+	// (Smiling's edits lose lipstick both ways).
+	PreservedPresent map[string]float64 `json:"preservation_by_attr_present,omitempty"`
+	PreservedAbsent  map[string]float64 `json:"preservation_by_attr_absent,omitempty"`
 	// PreservationSame is preservation for the edit to the image's own
 	// label (csvae: w_j reset to its label's prior mean; an identity for
 	// condvae and vae): what the edit point itself discards.
@@ -361,6 +369,10 @@ func scoreEdits(res *editResult, label []int, ref, dec, decSame []int, cl *class
 	keptHits := make([]int, len(kept))
 	var keptDir [2][]int // per direction t, as keptHits
 	keptDir[0], keptDir[1] = make([]int, len(kept)), make([]int, len(kept))
+	var keptRef, cntRef [2][]int // per decision v on the reconstruction: kept, and edits
+	for v := range 2 {
+		keptRef[v], cntRef[v] = make([]int, len(kept)), make([]int, len(kept))
+	}
 	for i, l := range label {
 		t := 1 - l
 		cnt[t]++
@@ -371,9 +383,12 @@ func scoreEdits(res *editResult, label []int, ref, dec, decSame []int, cl *class
 			reconHit++
 		}
 		for q, a := range kept {
-			if dec[i*kc+a] == ref[i*kc+a] {
+			v := ref[i*kc+a]
+			cntRef[v][q]++
+			if dec[i*kc+a] == v {
 				keptHits[q]++
 				keptDir[t][q]++
+				keptRef[v][q]++
 			}
 		}
 		if keptAll(dec, i) {
@@ -389,10 +404,19 @@ func scoreEdits(res *editResult, label []int, ref, dec, decSame []int, cl *class
 	res.Preservation = share(allKept, n)
 	res.PreservationSame = share(allKeptSame, n)
 	res.PreservedBy, res.PreservedTo1, res.PreservedTo0 = map[string]float64{}, map[string]float64{}, map[string]float64{}
+	res.PreservedPresent, res.PreservedAbsent = map[string]float64{}, map[string]float64{}
 	for q, a := range res.Kept {
 		res.PreservedBy[a] = share(keptHits[q], n)
 		res.PreservedTo1[a] = share(keptDir[1][q], cnt[1])
 		res.PreservedTo0[a] = share(keptDir[0][q], cnt[0])
+		// An attribute no reconstruction shows (or every one does) has no
+		// share on that side, rather than a 0 that reads as all erased.
+		if cntRef[1][q] > 0 {
+			res.PreservedPresent[a] = share(keptRef[1][q], cntRef[1][q])
+		}
+		if cntRef[0][q] > 0 {
+			res.PreservedAbsent[a] = share(keptRef[0][q], cntRef[0][q])
+		}
 	}
 	res.ReconAttrAcc = share(reconHit, n)
 }

@@ -51,6 +51,22 @@ func TestScoreEdits(t *testing.T) {
 	if by := map[string]float64{"B": 1, "C": 0.5}; !maps.Equal(res.PreservedTo0, by) {
 		t.Errorf("preservation by attribute, edits to 0: %v, want %v", res.PreservedTo0, by)
 	}
+	// B, read on images 1 and 4, is painted in on image 2; C, read on
+	// images 3 and 4, is erased on image 4.
+	if by := map[string]float64{"B": 1, "C": 0.5}; !maps.Equal(res.PreservedPresent, by) {
+		t.Errorf("preservation by attribute, where the reconstruction shows it: %v, want %v", res.PreservedPresent, by)
+	}
+	if by := map[string]float64{"B": 0.5, "C": 1}; !maps.Equal(res.PreservedAbsent, by) {
+		t.Errorf("preservation by attribute, where the reconstruction lacks it: %v, want %v", res.PreservedAbsent, by)
+	}
+
+	// A kept attribute no reconstruction shows has no share where present.
+	two := &classifier.Classifier{Cfg: classifier.Config{Attrs: []string{"A", "B"}}}
+	res = editResult{Attr: "A"}
+	scoreEdits(&res, []int{0, 1}, []int{0, 0, 1, 0}, []int{1, 1, 0, 0}, []int{0, 0, 1, 0}, two, two.Cfg.Attrs)
+	if p, ok := res.PreservedPresent["B"]; ok || res.PreservedAbsent["B"] != 0.5 {
+		t.Errorf("B never read: present share %v (set: %v), absent %v; want none and 0.5", p, ok, res.PreservedAbsent["B"])
+	}
 }
 
 // TestActiveUnits: a label written into a unit whose posterior mean barely
