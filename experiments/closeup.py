@@ -4,8 +4,8 @@
 A kept attribute that lives in a few pixels (lipstick on a smile's lip line,
 at 32x32) is hard to judge on the recipes' grids. This script picks the first
 --n test faces whose label --select names (e.g. Wearing_Lipstick=1), and
-draws, cropped to --box and enlarged: the input (centre crop 148x148 of the
-178x218 image, resized with PIL's BOX filter as the project prepares it), the
+draws, cropped to --box and enlarged: the input (as the project crops and
+resizes it, celeba_files.load_face), the
 first model's unedited reconstruction, each model's edit of --edit to the
 opposite of the face's label, and, with --ideal, the same face drawn again
 with the attribute flipped (synth --flip): the edit a perfect editor makes.
@@ -24,23 +24,7 @@ import os
 
 from PIL import Image, ImageDraw, ImageFont
 
-
-def read_attrs(faces):
-    with open(os.path.join(faces, 'list_attr_celeba.txt')) as f:
-        lines = f.read().split('\n')
-    names = lines[1].split()
-    out = {}
-    for line in lines[2:]:
-        p = line.split()
-        if p:
-            if len(p) != len(names) + 1:
-                raise SystemExit(f'{faces}/list_attr_celeba.txt: {p[0]} has {len(p) - 1} values, want {len(names)}')
-            out[p[0]] = dict(zip(names, map(int, p[1:])))
-    return out
-
-
-def prepared(path, size):
-    return Image.open(path).convert('RGB').crop((15, 35, 163, 183)).resize((size, size), Image.BOX)
+from celeba_files import load_face, read_attrs
 
 
 def main():
@@ -57,9 +41,12 @@ def main():
     ap.add_argument('--out', required=True, help='the PNG to write')
     a = ap.parse_args()
 
-    attrs = read_attrs(a.faces)
+    names, labels = read_attrs(os.path.join(a.faces, 'list_attr_celeba.txt'))
     sel_attr, sel_val = a.select.split('=')
-    want = 1 if sel_val == '1' else -1
+    for name in (sel_attr, a.edit):
+        if name not in names:
+            raise SystemExit(f'{name}: not an attribute of {a.faces}')
+    sel_j, edit_j, want = names.index(sel_attr), names.index(a.edit), int(sel_val == '1')
     box = tuple(int(v) for v in a.box.split(','))
     models = a.models.split(',')
     edits = {}
@@ -74,7 +61,7 @@ def main():
     sources = {}
     for (idx, _), r in first.items():
         sources.setdefault(idx, r['source'])
-    faces = [idx for idx in sorted(sources) if attrs[sources[idx]][sel_attr] == want][:a.n]
+    faces = [idx for idx in sorted(sources) if labels[sources[idx]][sel_j] == want][:a.n]
     if not faces:
         raise SystemExit(f'no edited face has {a.select}')
 
@@ -88,14 +75,14 @@ def main():
         d.text((90 + j * (w + 4) + 4, 5), head, fill='black', font=font)
     for i, idx in enumerate(faces):
         src = sources[idx]
-        target = 0 if attrs[src][a.edit] == 1 else 1
+        target = 1 - int(labels[src][edit_j])
         key = (idx, f'{a.edit}={target}')
         size = Image.open(os.path.join(a.exp, 'edited', models[0], first[key]['file'])).size[0]
-        cells = [prepared(os.path.join(a.faces, 'img_align_celeba', src), size),
+        cells = [Image.fromarray(load_face(os.path.join(a.faces, 'img_align_celeba', src), size)),
                  Image.open(os.path.join(a.exp, 'edited', models[0], first[(idx, 'none')]['file']))]
         cells += [Image.open(os.path.join(a.exp, 'edited', m, edits[m][key]['file'])) for m in models]
         if a.ideal:
-            cells.append(prepared(os.path.join(a.ideal, 'img_align_celeba', src), size))
+            cells.append(Image.fromarray(load_face(os.path.join(a.ideal, 'img_align_celeba', src), size)))
         y = 22 + i * (h + 4)
         d.text((4, y + h // 2 - 6), f'{a.edit}={target}', fill='black', font=font)
         for j, c in enumerate(cells):

@@ -90,6 +90,8 @@ if _missing:
     )
     sys.exit(2)
 
+from celeba_files import load_face, read_attrs  # noqa: E402  (after the dependency check)
+
 MODEL_ORDER = ["vae", "csvae", "csvae-noadv", "condvae", "condvae-info"]
 
 
@@ -101,21 +103,6 @@ def log(msg):
 # ---------------------------------------------------------------- data
 
 
-def read_attrs(path):
-    """list_attr_celeba.txt: [count line,] header of names, rows 'file v1 v2 ...' with +-1."""
-    with open(path) as f:
-        lines = [l.split() for l in f if l.strip()]
-    if len(lines[0]) == 1 and lines[0][0].isdigit():
-        lines = lines[1:]
-    names = lines[0]
-    labels = {}
-    for row in lines[1:]:
-        if len(row) != len(names) + 1:
-            raise SystemExit(f"{path}: row {row[0]} has {len(row) - 1} values, header has {len(names)}")
-        labels[row[0]] = np.array([int(v) > 0 for v in row[1:]], dtype=np.uint8)
-    return names, labels
-
-
 def read_partition(path):
     part = {}
     with open(path) as f:
@@ -124,23 +111,6 @@ def read_partition(path):
             if len(row) == 2:
                 part[row[0]] = int(row[1])
     return part
-
-
-def crop_window(w, h):
-    """The project's (and the usual CelebA-64) crop: a centred square of side 148/178 of the width."""
-    side = w * 148 / 178
-    if side > h:
-        side = h
-    x0, y0 = (w - side) / 2, (h - side) / 2
-    return (x0, y0, x0 + side, y0 + side)
-
-
-def load_face(path, size):
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        w, h = im.size
-        im = im.resize((size, size), Image.BOX, box=crop_window(w, h))
-        return np.asarray(im, dtype=np.uint8)
 
 
 def load_png(path, size):
