@@ -366,10 +366,9 @@ func scoreEdits(res *editResult, label []int, ref, dec, decSame []int, cl *class
 	}
 	var hit, cnt [2]int
 	allKept, allKeptSame, reconHit := 0, 0, 0
-	keptHits := make([]int, len(kept))
-	var keptDir [2][]int // per direction t, as keptHits
+	var keptDir [2][]int // per direction t: edits that kept each kept attribute
 	keptDir[0], keptDir[1] = make([]int, len(kept)), make([]int, len(kept))
-	var keptRef, cntRef [2][]int // per decision v on the reconstruction: kept, and edits
+	var keptRef, cntRef [2][]int // the same and the edits, per decision v on the reconstruction
 	for v := range 2 {
 		keptRef[v], cntRef[v] = make([]int, len(kept)), make([]int, len(kept))
 	}
@@ -386,7 +385,6 @@ func scoreEdits(res *editResult, label []int, ref, dec, decSame []int, cl *class
 			v := ref[i*kc+a]
 			cntRef[v][q]++
 			if dec[i*kc+a] == v {
-				keptHits[q]++
 				keptDir[t][q]++
 				keptRef[v][q]++
 			}
@@ -406,7 +404,7 @@ func scoreEdits(res *editResult, label []int, ref, dec, decSame []int, cl *class
 	res.PreservedBy, res.PreservedTo1, res.PreservedTo0 = map[string]float64{}, map[string]float64{}, map[string]float64{}
 	res.PreservedPresent, res.PreservedAbsent = map[string]float64{}, map[string]float64{}
 	for q, a := range res.Kept {
-		res.PreservedBy[a] = share(keptHits[q], n)
+		res.PreservedBy[a] = share(keptRef[0][q]+keptRef[1][q], n)
 		res.PreservedTo1[a] = share(keptDir[1][q], cnt[1])
 		res.PreservedTo0[a] = share(keptDir[0][q], cnt[0])
 		// An attribute no reconstruction shows (or every one does) has no
