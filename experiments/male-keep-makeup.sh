@@ -7,7 +7,8 @@
 # Its csvae also closes the gap between z's class means (--mean-gap 100, not in
 # the paper): the adversary alone left gender readable from z, through beards,
 # earrings and the like; chosen on seed 1 and confirmed on seed 2 (experiments/README.md).
-# At SIZE=small (and medium, where only seed 1's csvae was measured: its z read gender at +0.08) its csvae is used through a moving average of its weights
+# At SIZE=small (and medium, where its z read gender at +0.08 to +0.12 on three seeds, in units
+# the decoder hardly uses; nothing re-chosen there) its csvae is used through a moving average of its weights
 # (--ema 0.995, about its last two epochs; not in the paper): with it z's
 # gender leakage fell by 0.12 to 0.20 on six seeds' validation splits, two
 # of them unseen when it was chosen (experiments/README.md, "Weight averaging").
