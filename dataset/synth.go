@@ -65,6 +65,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -1003,31 +1004,28 @@ func WriteSynthFaces(dir string, n int, seed uint64, size int, progress func(don
 var SynthUndrawn = []string{"Attractive", "High_Cheekbones", "Oval_Face", "Pointy_Nose", "Straight_Hair", "Young", "Wearing_Necktie"}
 
 // SynthFlippable are the attributes WriteSynthCounterfactuals can flip.
-// Each is drawn from its own flag alone, so flipping it changes that
-// feature and nothing else; Male or Heavy_Makeup, say, also steer head
-// shape or colours sampled with them, and have no such counterfactual.
-var SynthFlippable = []string{"Eyeglasses", "Smiling"}
+// Each is drawn from its own flag alone (Heavy_Makeup: the eyeshadow,
+// whose colour every face draws, the thicker eyeliner and the blush), so
+// flipping it changes that feature and nothing else; Male, say, also
+// steers head shape and colours sampled with it, and has no such
+// counterfactual.
+var SynthFlippable = []string{"Eyeglasses", "Smiling", "Heavy_Makeup"}
 
 // WriteSynthCounterfactuals writes the faces of WriteSynthFaces(dir, n,
 // seed, size) with the attributes in flip (of SynthFlippable) reversed on
 // every face, in the same layout and partition: for each face, the picture
 // an ideal editor would make. Labels tied to a flipped one follow it
 // (Mouth_Slightly_Open and High_Cheekbones with Smiling; whether added
-// eyeglasses are sunglasses), drawn from a stream of their own so the face
-// itself is unchanged.
+// eyeglasses are sunglasses; Rosy_Cheeks with Heavy_Makeup), drawn from a
+// stream of their own so the face itself is unchanged.
 func WriteSynthCounterfactuals(dir string, n int, seed uint64, size int, flip []string, progress func(done, total int)) error {
 	if len(flip) == 0 {
 		return fmt.Errorf("synthetic counterfactuals: no attribute to flip (flippable: %v)", SynthFlippable)
 	}
 	var idx []int
 	for _, name := range flip {
-		i := -1
-		for k, a := range synthAttrNames {
-			if a == name {
-				i = k
-			}
-		}
-		if i != saEyeglasses && i != saSmiling {
+		i := slices.Index(synthAttrNames[:], name)
+		if !slices.Contains(SynthFlippable, name) {
 			return fmt.Errorf("synthetic counterfactuals: cannot flip %q alone (flippable: %v): its drawing shares parameters sampled with it, or it is not drawn", name, SynthFlippable)
 		}
 		idx = append(idx, i)
@@ -1052,6 +1050,10 @@ func synthFlip(f *synthFace, seed uint64, index int, flip []int) {
 				p = 0.75
 			}
 			a[saHighCheekbones] = synthBern(r, p)
+		case saHeavyMakeup:
+			// Every made-up face wears blush; without makeup a few women
+			// do, at the rate the faces are drawn with.
+			a[saRosyCheeks] = a[saHeavyMakeup] || (!a[saMale] && synthBern(r, 0.03))
 		}
 	}
 }

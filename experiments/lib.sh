@@ -157,16 +157,16 @@ data() {
 }
 
 # ideal_flags EDIT: sets IDEAL to eval's --ideal flags, one per edited attribute
-# that the synthetic faces can flip (Eyeglasses, Smiling): the same faces
-# with only that attribute reversed, the ideal editor's output, drawn and
-# prepared once. CelebA has no such counterfactuals, nor do attributes that
-# share parameters with others (Male, Heavy_Makeup).
+# that the synthetic faces can flip (Eyeglasses, Smiling, Heavy_Makeup): the
+# same faces with only that attribute reversed, the ideal editor's output,
+# drawn and prepared once. CelebA has no such counterfactuals, nor do
+# attributes that share parameters with others (Male).
 ideal_flags() {
   IDEAL=()
   [ "$SIZE" = full ] && [ -n "${CELEBA:-}" ] && return 0
   local faces=$OUT/data/faces-n$NFACES-seed$SEED a
   for a in ${1//,/ }; do
-    case $a in Eyeglasses | Smiling) ;; *) continue ;; esac
+    case $a in Eyeglasses | Smiling | Heavy_Makeup) ;; *) continue ;; esac
     if [ ! -f "$faces-flip-$a/list_eval_partition.txt" ]; then
       say "synth the same faces with $a flipped (the ideal edit)"
       "$BIN" synth --out "$faces-flip-$a" --n "$NFACES" --seed "$SEED" --flip "$a" --quiet
@@ -295,7 +295,7 @@ report() {
     echo "on the reconstructions; leakage the test accuracy of a logistic regression predicting the"
     echo "label from the mean of z (chance: the majority rate), and the balanced accuracy of a"
     echo "class-weighted one (chance 0.5)."
-    echo "The \`ideal\` row (synthetic faces, Eyeglasses and Smiling only) scores the same faces drawn"
+    echo "The \`ideal\` row (synthetic faces; Eyeglasses, Smiling and Heavy_Makeup only) scores the same faces drawn"
     echo "again with only the edited attribute reversed, against the inputs: a perfect editor's scores,"
     echo "the ceiling of manipulation and preservation under this classifier."
     echo "The \`labels\` row is a reference for leakage, not a model: the same regressions fitted on each"
