@@ -386,8 +386,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="See the module docstring (head of this file) for the columns.")
     p.add_argument("--data", required=True, help="CelebA-layout directory (img_align_celeba/, list_attr_celeba.txt, list_eval_partition.txt)")
-    p.add_argument("--edited", required=True, action="append",
-                   help="an experiment dir holding edited/MODEL/edits.csv, an edited/ dir, or one edited/MODEL dir; repeat for several")
+    p.add_argument("--edited", action="append", default=[],
+                   help="an experiment dir holding edited/MODEL/edits.csv, an edited/ dir, or one edited/MODEL dir; repeat for several "
+                        "(at least one of --edited and --ideal)")
     p.add_argument("--size", type=int, default=32, help="image side the classifier works at (default 32)")
     p.add_argument("--epochs", type=int, default=8, help="training epochs (default 8)")
     p.add_argument("--seed", type=int, default=1)
@@ -403,6 +404,8 @@ def main():
                         "perfect editor's edits of the test images, the ceiling of the columns; repeat for several")
     p.add_argument("--out", help="write the Markdown report here (it is printed to stdout too)")
     args = p.parse_args()
+    if not args.edited and not args.ideal:
+        p.error("nothing to score: give --edited (a model's edits) or --ideal (synth --flip faces), or both")
 
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
