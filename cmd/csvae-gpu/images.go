@@ -21,9 +21,9 @@ func synthCommand() *cli.Command {
 			"list_eval_partition.txt. Ten attributes are drawn (Eyeglasses, Smiling, Male, Heavy_Makeup,\n" +
 			"Wearing_Lipstick, Mustache, Receding_Hairline, Wearing_Hat, Blond_Hair, Bangs), with\n" +
 			"CelebA-like correlations. The same --n and --seed always give the same files.\n\n" +
-			"With --flip Eyeglasses (or Smiling, Heavy_Makeup, or several) it writes the same faces with that attribute\n" +
-			"reversed and nothing else changed: the edit an ideal editor would make, which eval --ideal\n" +
-			"scores as the ceiling of the manipulation measures.",
+			"With --flip Eyeglasses (or Smiling, Heavy_Makeup, or several) it writes the same faces\n" +
+			"with that attribute reversed and nothing else changed: the edit an ideal editor would make,\n" +
+			"which eval --ideal scores as the ceiling of the manipulation measures.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Usage: "directory to write"},
 			&cli.IntFlag{Name: "n", Value: 20000, Usage: "number of faces"},
