@@ -24,14 +24,15 @@
 #   MEAN_GAP csvae's weight of the class-mean gap penalty on z (train --mean-gap; not in the
 #            paper): default 0, and 100 for male-keep-makeup.sh.
 #   MEAN_GAP_ATTRS the attributes it applies to (train --mean-gap-attrs; default: all the run's).
-#   DZ       the size of z of the compared models (default 64, and 16 for makeup-keep.sh at SIZE=small).
+#   DZ       the size of z of the compared models (default 64; 16 for makeup-keep.sh at SIZE=small
+#            and medium, 32 for male-keep-makeup.sh at medium).
 #   VAE_DZ   the same for the vae that pretrains them and is the vae baseline (default: DZ; 64 for
-#            makeup-keep.sh). The vae's latent is VAE_DZ plus two per attribute.
+#            makeup-keep.sh and for male-keep-makeup.sh at medium). The vae's latent is VAE_DZ plus two per attribute.
 #   EMA      csvae's moving average of its weights, decay per step (train --ema; not in
 #            the paper), which every command then uses: default 0 (off), and 0.995 for
-#            male-keep-makeup.sh at SIZE=small.
+#            male-keep-makeup.sh at SIZE=small and medium and eyeglasses-smiling.sh at medium.
 #   VAE_EPOCHS the vae's epochs (default: EPOCHS; 20 for male-keep-makeup.sh, whose compared
-#            models train 30 at SIZE=small).
+#            models train 30 at SIZE=small and medium).
 #   BALANCE  csvae's training draws favouring rare label combinations, power P (train
 #            --balance; not in the paper): default 0 (off, the usual shuffle).
 #   MODELS   models compared besides the vae (default: csvae condvae condvae-info;
@@ -103,7 +104,8 @@ ADV_STEPS=${ADV_STEPS:-5}
 MEAN_GAP=${MEAN_GAP:-0}
 MEAN_GAP_ATTRS=${MEAN_GAP_ATTRS:-}
 # csvae's moving average of its weights: off except where a recipe sets it,
-# chosen for Male on six seeds (experiments/README.md, "Weight averaging").
+# chosen for Male on six seeds (experiments/README.md, "Weight averaging")
+# and for Eyeglasses and Smiling at SIZE=medium on two (Rule 15).
 EMA=${EMA:-0}
 # csvae's draws of rare label combinations: off except where a recipe sets it.
 BALANCE=${BALANCE:-0}
