@@ -8,18 +8,8 @@
 # met all three targets on the validation splits of two seeds
 # (experiments/README.md, "The size of z"); with a vae of 16 as well, its
 # csvae added makeup less often.
-# At SIZE=medium its csvae also draws its training faces favouring rare label
-# combinations (--balance 0.5, as the Male recipe's; not in the paper): most
-# faces without makeup are men, and men wear it in 2% of the faces, so the
-# makeup its edits added was pale; with the draws, its edits add makeup to
-# 0.957 and 0.978 of the faces without it on seeds 1 and 2's validation
-# splits, against 0.872 and 0.913, keeping as much (Rule 17,
-# experiments/README.md, "Heavy_Makeup's pale makeup at SIZE=medium").
 if [ "${SIZE:-small}" != full ]; then
   DZ=${DZ:-16} VAE_DZ=${VAE_DZ:-64}
-fi
-if [ "${SIZE:-small}" = medium ]; then
-  BALANCE=${BALANCE:-0.5}
 fi
 source "$(dirname "$0")/lib.sh"
 experiment makeup-keep Heavy_Makeup,Male,Receding_Hairline,Eyeglasses,Mustache Heavy_Makeup \
