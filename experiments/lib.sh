@@ -27,7 +27,8 @@
 #   DZ       the size of z of the compared models (default 64; 16 for makeup-keep.sh at SIZE=small
 #            and medium, 32 for male-keep-makeup.sh at medium).
 #   VAE_DZ   the same for the vae that pretrains them and is the vae baseline (default: DZ; 64 for
-#            makeup-keep.sh and for male-keep-makeup.sh at medium). The vae's latent is VAE_DZ plus two per attribute.
+#            makeup-keep.sh and for male-keep-makeup.sh at medium). The vae's latent is VAE_DZ
+#            plus two per attribute.
 #   EMA      csvae's moving average of its weights, decay per step (train --ema; not in
 #            the paper), which every command then uses: default 0 (off), and 0.995 for
 #            male-keep-makeup.sh at SIZE=small and medium and eyeglasses-smiling.sh at medium.
