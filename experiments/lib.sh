@@ -36,6 +36,9 @@
 #            models train 30 at SIZE=small and medium).
 #   BALANCE  csvae's training draws favouring rare label combinations, power P (train
 #            --balance; not in the paper): default 0 (off, the usual shuffle).
+#   PRIOR    p(w|y) of csvae and csvae-noadv as train --prior's "mean,sd of y=1,mean,sd of
+#            y=0": default the design's 0,0.1,3,1, and 3,1,0,0.1 for makeup-keep.sh at medium
+#            (the made-up faces' w wide enough to hold the eyeshadow's shade).
 #   MODELS   models compared besides the vae (default: csvae condvae condvae-info;
 #            add csvae-noadv for the ablation).
 #
@@ -110,6 +113,10 @@ MEAN_GAP_ATTRS=${MEAN_GAP_ATTRS:-}
 EMA=${EMA:-0}
 # csvae's draws of rare label combinations: off except where a recipe sets it.
 BALANCE=${BALANCE:-0}
+# csvae's prior p(w|y): the design's unless a recipe sets it (Rule 18,
+# experiments/README.md, "The eyeshadow's shade").
+DESIGN_PRIOR=0,0.1,3,1
+PRIOR=${PRIOR:-$DESIGN_PRIOR}
 # The size of z: the design's 64 unless a recipe chose another on
 # validation splits (makeup-keep.sh).
 DZ=${DZ:-64}
@@ -123,6 +130,10 @@ CLS_ATTRS=Eyeglasses,Smiling,Male,Heavy_Makeup,Wearing_Lipstick,Mustache,Recedin
 SYNTH_UNDRAWN=Attractive,High_Cheekbones,Oval_Face,Pointy_Nose,Straight_Hair,Young,Wearing_Necktie
 
 say() { echo "== $(date +%T) $*" >&2; }
+
+# prior_text "M1,S1,M0,S0": the prior as train_model compares it with a
+# run's config.json, numbers in one spelling (3.0 and 3 alike).
+prior_text() { awk -F, '{ printf "%g,%g,%g,%g", $1, $2, $3, $4 }' <<<"$1"; }
 
 # data: sets DATA (the packed cache or CelebA directory) and CLS (the classifier).
 # The classifier trains for 10 epochs: at 5, it judged 8% of the ideal
@@ -186,13 +197,14 @@ train_model() {
   local dir=$1 model=$2 attrs=$3
   shift 3
   # The models with an adversary update it ADV_STEPS times per batch.
-  local steps=1 gap=0 gap_attrs="" dz=$DZ ema=0 balance=0 epochs=$EPOCHS
+  local steps=1 gap=0 gap_attrs="" dz=$DZ ema=0 balance=0 prior=$DESIGN_PRIOR epochs=$EPOCHS
   [ "$model" = vae ] && dz=$VAE_DZ epochs=$VAE_EPOCHS
   case $model in csvae | condvae-info) steps=$ADV_STEPS ;; esac
   [ "$model" = csvae ] && gap=$MEAN_GAP gap_attrs=$MEAN_GAP_ATTRS ema=$EMA balance=$BALANCE
+  case $model in csvae | csvae-noadv) prior=$(prior_text "$PRIOR") ;; esac
   if [ -f "$dir/checkpoint.safetensors" ]; then
     # A run of another recipe would be resumed as it is and scored as this one.
-    local cfg have_betas have_steps have_gap have_attrs have_dz have_ema have_balance want_attrs=""
+    local cfg have_betas have_steps have_gap have_attrs have_dz have_ema have_balance have_prior want_attrs=""
     cfg=$(tr -d ' \n' <"$dir/config.json")
     have_betas=$(grep -o '"betas":\[[^]]*\]' <<<"$cfg" || true)
     have_steps=$(grep -o '"adv_steps":[0-9]*' <<<"$cfg" | cut -d: -f2 || true)
@@ -201,10 +213,14 @@ train_model() {
     have_dz=$(grep -o '"dz":[0-9]*' <<<"$cfg" | cut -d: -f2 || true)
     have_ema=$(grep -o '"ema":[0-9.e+-]*' <<<"$cfg" | cut -d: -f2 || true)
     have_balance=$(grep -o '"balance":[0-9.e+-]*' <<<"$cfg" | cut -d: -f2 || true)
+    # config.json holds the prior as means and log-variances; the vae and
+    # condvaes hold the design's default, which they do not use.
+    have_prior=$(grep -o '"prior":{[^}]*}' <<<"$cfg" | grep -o ':[-0-9.e+]*' | tr -d ':' | tr '\n' ' ' |
+      awk '{ printf "%g,%g,%g,%g", $1, exp($2 / 2), $3, exp($4 / 2) }' || true)
     [ "$gap" != 0 ] && want_attrs=$gap_attrs
     [ "${have_steps:-1}" = 0 ] && have_steps=1
-    if [ "$have_betas" != "\"betas\":[$BETAS]" ] || [ "${have_steps:-1}" != "$steps" ] || [ "${have_gap:-0}" != "$gap" ] || [ "$have_attrs" != "$want_attrs" ] || [ "$have_dz" != "$dz" ] || [ "${have_ema:-0}" != "$ema" ] || [ "${have_balance:-0}" != "$balance" ]; then
-      echo "$dir was trained with ${have_betas:-no betas}, ${have_steps:-1} adversary steps, mean gap ${have_gap:-0} (${have_attrs:-all attributes}), Dz ${have_dz:-?}, EMA ${have_ema:-0} and balance ${have_balance:-0}, this recipe uses [$BETAS], $steps, $gap (${want_attrs:-all attributes}), $dz, $ema and $balance: set OUT to a new directory" >&2
+    if [ "$have_betas" != "\"betas\":[$BETAS]" ] || [ "${have_steps:-1}" != "$steps" ] || [ "${have_gap:-0}" != "$gap" ] || [ "$have_attrs" != "$want_attrs" ] || [ "$have_dz" != "$dz" ] || [ "${have_ema:-0}" != "$ema" ] || [ "${have_balance:-0}" != "$balance" ] || [ "${have_prior:-$DESIGN_PRIOR}" != "$prior" ]; then
+      echo "$dir was trained with ${have_betas:-no betas}, ${have_steps:-1} adversary steps, mean gap ${have_gap:-0} (${have_attrs:-all attributes}), Dz ${have_dz:-?}, EMA ${have_ema:-0}, balance ${have_balance:-0} and prior ${have_prior:-$DESIGN_PRIOR}, this recipe uses [$BETAS], $steps, $gap (${want_attrs:-all attributes}), $dz, $ema, $balance and $prior: set OUT to a new directory" >&2
       exit 1
     fi
     say "$model: resume $dir (up to $epochs epochs)"
@@ -212,7 +228,7 @@ train_model() {
   else
     say "$model: train $dir ($epochs epochs)"
     "$BIN" train --model "$model" --dataset celeba --data "$DATA" --image-size "$IMG" --attrs "$attrs" \
-      --epochs "$epochs" --seed "$SEED" --dz "$dz" "${RECIPE[@]}" --adv-steps "$steps" --mean-gap "$gap" ${gap_attrs:+--mean-gap-attrs "$gap_attrs"} --ema "$ema" --balance "$balance" --out "$dir" --quiet "${DEV[@]}" "$@"
+      --epochs "$epochs" --seed "$SEED" --dz "$dz" "${RECIPE[@]}" --adv-steps "$steps" --mean-gap "$gap" ${gap_attrs:+--mean-gap-attrs "$gap_attrs"} --ema "$ema" --balance "$balance" --prior "$prior" --out "$dir" --quiet "${DEV[@]}" "$@"
   fi
 }
 
@@ -284,8 +300,9 @@ report() {
     echo "Recipe: \`--dz $DZ ${RECIPE[*]}\` (the vae: \`--dz $VAE_DZ\`), and \`--adv-steps $ADV_STEPS\` for csvae and condvae-info; csvae, condvae and condvae-info start from the vae's convolutions."
     [ "$EMA" != 0 ] && echo "csvae also trains with \`--ema $EMA\`, and is scored, edited and drawn with that moving average of its weights (not in the paper)."
     [ "$BALANCE" != 0 ] && echo "csvae also trains with \`--balance $BALANCE\`: each epoch draws its examples favouring rare label combinations (not in the paper)."
+    [ "$(prior_text "$PRIOR")" != "$DESIGN_PRIOR" ] && echo "csvae's prior p(w|y) is \`--prior $PRIOR\` (mean and sd for y=1, then for y=0) rather than the design's $DESIGN_PRIOR."
     [ "$MEAN_GAP" != 0 ] && echo "csvae also trains with \`--mean-gap $MEAN_GAP${MEAN_GAP_ATTRS:+ --mean-gap-attrs $MEAN_GAP_ATTRS}\` (a penalty on the gap between z's class means; not in the paper)."
-    echo "Reproduce: \`SIZE=$SIZE EPOCHS=$EPOCHS VAE_EPOCHS=$VAE_EPOCHS OUT=$OUT SEED=$SEED DZ=$DZ VAE_DZ=$VAE_DZ BETAS=$BETAS ADV_STEPS=$ADV_STEPS MEAN_GAP=$MEAN_GAP${MEAN_GAP_ATTRS:+ MEAN_GAP_ATTRS=$MEAN_GAP_ATTRS} EMA=$EMA BALANCE=$BALANCE bash experiments/$(basename "$0")\`."
+    echo "Reproduce: \`SIZE=$SIZE EPOCHS=$EPOCHS VAE_EPOCHS=$VAE_EPOCHS OUT=$OUT SEED=$SEED DZ=$DZ VAE_DZ=$VAE_DZ BETAS=$BETAS ADV_STEPS=$ADV_STEPS MEAN_GAP=$MEAN_GAP${MEAN_GAP_ATTRS:+ MEAN_GAP_ATTRS=$MEAN_GAP_ATTRS} EMA=$EMA BALANCE=$BALANCE PRIOR=$PRIOR bash experiments/$(basename "$0")\`."
     echo
     echo "## Scores"
     echo
