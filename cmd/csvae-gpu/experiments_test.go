@@ -385,10 +385,11 @@ func TestRecipeEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "runs")
 	// csvae with a moving average of its weights and balanced draws, as
-	// male-keep-makeup.sh's, and a vae with its own number of epochs (2
+	// male-keep-makeup.sh's, and the prior turned round, as
+	// makeup-keep.sh's at medium; a vae with its own number of epochs (2
 	// here against the others' 1; that recipe's vae trains fewer).
 	recipe := func(extra ...string) (string, error) {
-		return tinyScript(dir, out, []string{"eyeglasses.sh"}, append([]string{"EMA=0.9", "BALANCE=0.5", "VAE_EPOCHS=2"}, extra...)...)
+		return tinyScript(dir, out, []string{"eyeglasses.sh"}, append([]string{"EMA=0.9", "BALANCE=0.5", "PRIOR=3,1,0,0.1", "VAE_EPOCHS=2"}, extra...)...)
 	}
 	// The compared models with a z of their own size, as makeup-keep.sh's.
 	if log, err := recipe("DZ=8", "VAE_DZ=64"); err != nil {
@@ -463,17 +464,22 @@ func TestRecipeEndToEnd(t *testing.T) {
 	if !strings.Contains(string(report), "1 epochs per model, the vae 2,") || !strings.Contains(string(report), "VAE_EPOCHS=2 ") {
 		t.Errorf("report.md does not name the vae's epochs (VAE_EPOCHS=2):\n%s", report)
 	}
-	// So are csvae's moving average of its weights and its balanced draws.
+	// So are csvae's moving average of its weights, its balanced draws
+	// and its prior.
 	for _, m := range []string{"vae", "csvae", "condvae", "condvae-info"} {
-		ema, balance := 0.0, 0.0 // only csvae's are knobs
+		ema, balance, mu1, mu0 := 0.0, 0.0, float32(0), float32(3) // only csvae's are knobs
 		if m == "csvae" {
-			ema, balance = 0.9, 0.5
+			ema, balance, mu1, mu0 = 0.9, 0.5, 3, 0
 		}
-		if cfg, err := model.LoadConfig(filepath.Join(exp, m, model.ConfigFile)); err != nil || cfg.EMA != ema || cfg.Balance != balance {
+		cfg, err := model.LoadConfig(filepath.Join(exp, m, model.ConfigFile))
+		if err != nil || cfg.EMA != ema || cfg.Balance != balance {
 			t.Errorf("%s trained with EMA %g and balance %g (err %v), want %g and %g", m, cfg.EMA, cfg.Balance, err, ema, balance)
 		}
+		if cfg.Prior.Mu1 != mu1 || cfg.Prior.Mu0 != mu0 {
+			t.Errorf("%s trained with prior means %g (y=1) and %g (y=0), want %g and %g", m, cfg.Prior.Mu1, cfg.Prior.Mu0, mu1, mu0)
+		}
 	}
-	for _, want := range []string{"`--ema 0.9`", "EMA=0.9 ", "`--balance 0.5`", "BALANCE=0.5 "} {
+	for _, want := range []string{"`--ema 0.9`", "EMA=0.9 ", "`--balance 0.5`", "BALANCE=0.5 ", "`--prior 3,1,0,0.1`", "PRIOR=3,1,0,0.1 "} {
 		if !strings.Contains(string(report), want) {
 			t.Errorf("report.md does not name csvae's %s:\n%s", want, report)
 		}
@@ -483,15 +489,19 @@ func TestRecipeEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	log, err = recipe("DZ=8", "VAE_DZ=64", "EMA=0.99")
-	if err == nil || !strings.Contains(log, "csvae was trained with") || !strings.Contains(log, "EMA 0.9 and") || !strings.Contains(log, ", 8, 0.99 and 0.5:") {
+	if err == nil || !strings.Contains(log, "csvae was trained with") || !strings.Contains(log, "EMA 0.9,") || !strings.Contains(log, ", 8, 0.99, 0.5 and 3,1,0,0.1:") {
 		t.Errorf("recipe over runs of another moving average: err %v, output\n%s\nwant csvae refused, naming both", err, log)
 	}
 	log, err = recipe("DZ=8", "VAE_DZ=64", "BALANCE=1")
-	if err == nil || !strings.Contains(log, "csvae was trained with") || !strings.Contains(log, "balance 0.5,") || !strings.Contains(log, ", 8, 0.9 and 1:") {
+	if err == nil || !strings.Contains(log, "csvae was trained with") || !strings.Contains(log, "balance 0.5 and") || !strings.Contains(log, ", 8, 0.9, 1 and 3,1,0,0.1:") {
 		t.Errorf("recipe over runs of other balanced draws: err %v, output\n%s\nwant csvae refused, naming both", err, log)
 	}
+	log, err = recipe("DZ=8", "VAE_DZ=64", "PRIOR=0,0.1,3,1")
+	if err == nil || !strings.Contains(log, "csvae was trained with") || !strings.Contains(log, "prior 3,1,0,0.1,") || !strings.Contains(log, ", 8, 0.9, 0.5 and 0,0.1,3,1:") {
+		t.Errorf("recipe over runs of another prior: err %v, output\n%s\nwant csvae refused, naming both", err, log)
+	}
 	log, err = recipe("DZ=32", "VAE_DZ=64")
-	if err == nil || !strings.Contains(log, "csvae was trained with") || !strings.Contains(log, "Dz 8") || !strings.Contains(log, ", 32, 0.9 and 0.5:") {
+	if err == nil || !strings.Contains(log, "csvae was trained with") || !strings.Contains(log, "Dz 8") || !strings.Contains(log, ", 32, 0.9, 0.5 and 3,1,0,0.1:") {
 		t.Errorf("recipe over runs of another size of z: err %v, output\n%s\nwant csvae refused, naming both sizes", err, log)
 	}
 	if after, err := os.ReadFile(ckpt); err != nil || !slices.Equal(before, after) {
