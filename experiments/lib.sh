@@ -128,6 +128,9 @@ CLS_ATTRS=Eyeglasses,Smiling,Male,Heavy_Makeup,Wearing_Lipstick,Mustache,Recedin
 # eval's labels row, the leakage a z keeping every other labelled attribute
 # would have, leaves them out.
 SYNTH_UNDRAWN=Attractive,High_Cheekbones,Oval_Face,Pointy_Nose,Straight_Hair,Young,Wearing_Necktie
+# The attributes synth --flip can reverse alone (dataset.SynthFlippable): the
+# ideal editor's row exists for these.
+SYNTH_FLIPPABLE=Eyeglasses,Smiling,Heavy_Makeup
 
 say() { echo "== $(date +%T) $*" >&2; }
 
@@ -180,7 +183,7 @@ ideal_flags() {
   [ "$SIZE" = full ] && [ -n "${CELEBA:-}" ] && return 0
   local faces=$OUT/data/faces-n$NFACES-seed$SEED a
   for a in ${1//,/ }; do
-    case $a in Eyeglasses | Smiling | Heavy_Makeup) ;; *) continue ;; esac
+    [[ ",$SYNTH_FLIPPABLE," == *",$a,"* ]] || continue
     if [ ! -f "$faces-flip-$a/list_eval_partition.txt" ]; then
       say "synth the same faces with $a flipped (the ideal edit)"
       "$BIN" synth --out "$faces-flip-$a" --n "$NFACES" --seed "$SEED" --flip "$a" --quiet

@@ -297,21 +297,25 @@ func checkClassifierEval(t *testing.T, cls string, mustRun func(...string) (stri
 	}
 }
 
-// The recipes give eval the synthetic faces' undrawn labels from a list of
-// their own; it must be the dataset's.
-func TestRecipeUndrawnLabels(t *testing.T) {
+// The recipes give eval the synthetic faces' undrawn labels, and draw the
+// ideal editor's faces for the flippable attributes, from lists of their
+// own; they must be the dataset's.
+func TestRecipeSynthLists(t *testing.T) {
 	b, err := os.ReadFile("../../experiments/lib.sh")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got string
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "SYNTH_UNDRAWN="); ok {
-			got = v
+	lists := map[string][]string{"SYNTH_UNDRAWN": dataset.SynthUndrawn, "SYNTH_FLIPPABLE": dataset.SynthFlippable}
+	for name, want := range lists {
+		got, found := "", false
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, name+"="); ok {
+				got, found = v, true
+			}
 		}
-	}
-	if want := strings.Join(dataset.SynthUndrawn, ","); got != want {
-		t.Errorf("experiments/lib.sh SYNTH_UNDRAWN=%s, dataset.SynthUndrawn is %s", got, want)
+		if !found || got != strings.Join(want, ",") {
+			t.Errorf("experiments/lib.sh %s=%s (found %v), the dataset's list is %s", name, got, found, strings.Join(want, ","))
+		}
 	}
 }
 
