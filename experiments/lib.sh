@@ -114,9 +114,10 @@ EMA=${EMA:-0}
 # csvae's draws of rare label combinations: off except where a recipe sets it.
 BALANCE=${BALANCE:-0}
 # csvae's prior p(w|y): the design's unless a recipe sets it (Rule 18,
-# experiments/README.md, "The eyeshadow's shade").
+# experiments/README.md, "The eyeshadow's shade"), normalised once to the
+# spelling train_model compares with a run's config.json (3.0 and 3 alike).
 DESIGN_PRIOR=0,0.1,3,1
-PRIOR=${PRIOR:-$DESIGN_PRIOR}
+PRIOR=$(awk -F, '{ printf "%g,%g,%g,%g", $1, $2, $3, $4 }' <<<"${PRIOR:-$DESIGN_PRIOR}")
 # The size of z: the design's 64 unless a recipe chose another on
 # validation splits (makeup-keep.sh).
 DZ=${DZ:-64}
@@ -133,10 +134,6 @@ SYNTH_UNDRAWN=Attractive,High_Cheekbones,Oval_Face,Pointy_Nose,Straight_Hair,You
 SYNTH_FLIPPABLE=Eyeglasses,Smiling,Heavy_Makeup
 
 say() { echo "== $(date +%T) $*" >&2; }
-
-# prior_text "M1,S1,M0,S0": the prior as train_model compares it with a
-# run's config.json, numbers in one spelling (3.0 and 3 alike).
-prior_text() { awk -F, '{ printf "%g,%g,%g,%g", $1, $2, $3, $4 }' <<<"$1"; }
 
 # data: sets DATA (the packed cache or CelebA directory) and CLS (the classifier).
 # The classifier trains for 10 epochs: at 5, it judged 8% of the ideal
@@ -204,7 +201,7 @@ train_model() {
   [ "$model" = vae ] && dz=$VAE_DZ epochs=$VAE_EPOCHS
   case $model in csvae | condvae-info) steps=$ADV_STEPS ;; esac
   [ "$model" = csvae ] && gap=$MEAN_GAP gap_attrs=$MEAN_GAP_ATTRS ema=$EMA balance=$BALANCE
-  case $model in csvae | csvae-noadv) prior=$(prior_text "$PRIOR") ;; esac
+  case $model in csvae | csvae-noadv) prior=$PRIOR ;; esac
   if [ -f "$dir/checkpoint.safetensors" ]; then
     # A run of another recipe would be resumed as it is and scored as this one.
     local cfg have_betas have_steps have_gap have_attrs have_dz have_ema have_balance have_prior want_attrs=""
@@ -303,7 +300,7 @@ report() {
     echo "Recipe: \`--dz $DZ ${RECIPE[*]}\` (the vae: \`--dz $VAE_DZ\`), and \`--adv-steps $ADV_STEPS\` for csvae and condvae-info; csvae, condvae and condvae-info start from the vae's convolutions."
     [ "$EMA" != 0 ] && echo "csvae also trains with \`--ema $EMA\`, and is scored, edited and drawn with that moving average of its weights (not in the paper)."
     [ "$BALANCE" != 0 ] && echo "csvae also trains with \`--balance $BALANCE\`: each epoch draws its examples favouring rare label combinations (not in the paper)."
-    [ "$(prior_text "$PRIOR")" != "$DESIGN_PRIOR" ] && echo "csvae's prior p(w|y) is \`--prior $PRIOR\` (mean and sd for y=1, then for y=0) rather than the design's $DESIGN_PRIOR."
+    [ "$PRIOR" != "$DESIGN_PRIOR" ] && echo "csvae's prior p(w|y) is \`--prior $PRIOR\` (mean and sd for y=1, then for y=0) rather than the design's $DESIGN_PRIOR."
     [ "$MEAN_GAP" != 0 ] && echo "csvae also trains with \`--mean-gap $MEAN_GAP${MEAN_GAP_ATTRS:+ --mean-gap-attrs $MEAN_GAP_ATTRS}\` (a penalty on the gap between z's class means; not in the paper)."
     echo "Reproduce: \`SIZE=$SIZE EPOCHS=$EPOCHS VAE_EPOCHS=$VAE_EPOCHS OUT=$OUT SEED=$SEED DZ=$DZ VAE_DZ=$VAE_DZ BETAS=$BETAS ADV_STEPS=$ADV_STEPS MEAN_GAP=$MEAN_GAP${MEAN_GAP_ATTRS:+ MEAN_GAP_ATTRS=$MEAN_GAP_ATTRS} EMA=$EMA BALANCE=$BALANCE PRIOR=$PRIOR bash experiments/$(basename "$0")\`."
     echo
